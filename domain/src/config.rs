@@ -1,0 +1,382 @@
+//! Typed configuration, loaded once. Every setting has a default, so an empty file (or no
+//! file) is a valid configuration; unknown or bad settings are errors that name the setting.
+
+use crate::leave::LeavePolicy;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://zhucun.db";
+
+/// The language a person reads the bot in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "zh" | "zh-cn" | "cn" | "中文" => Some(Lang::Zh),
+            "en" | "english" => Some(Lang::En),
+            _ => None,
+        }
+    }
+}
+
+/// Scheduled jobs and their default cron expressions (seconds first, in the configured zone).
+pub const JOBS: [(&str, &str); 6] = [
+    ("log-reminder", "0 0 20 * * *"),
+    ("update-nudge", "0 0 10 * * Thu"),
+    ("weekly-summary", "0 0 9 * * Mon"),
+    ("approval-reminder", "0 0 * * * *"),
+    ("question-sla", "0 0 * * * *"),
+    ("subsidy-report", "0 0 8 1 * *"),
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub database_url: String,
+    pub timezone: String,
+    pub language: Lang,
+    pub telegram: TelegramConfig,
+    pub registration: RegistrationConfig,
+    pub logs: LogsConfig,
+    pub leave: LeavePolicy,
+    pub approval: ApprovalConfig,
+    pub tutoring: TutoringConfig,
+    pub delivery: DeliveryConfig,
+    /// Cron expression per job name; missing jobs keep their default.
+    pub jobs: BTreeMap<String, String>,
+    /// A job whose time passed while the service was down runs once on start if it was
+    /// missed by less than this.
+    pub jobs_grace_hours: u32,
+    #[serde(skip)]
+    tz: Option<Tz>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// Used to build invite links; asked from Telegram (getMe) when empty.
+    pub bot_username: Option<String>,
+    pub bulletin_chat_id: Option<i64>,
+    pub sharing_chat_id: Option<i64>,
+    /// Public HTTPS URL Telegram posts updates to in `serve --webhook` mode.
+    pub webhook_url: Option<String>,
+    pub webhook_listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrationConfig {
+    pub invite_valid_days: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogsConfig {
+    pub backdate_days: u32,
+    pub max_text_chars: usize,
+    /// When set, photos and files of logs are also downloaded into this directory.
+    pub archive_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApprovalConfig {
+    pub remind_after_hours: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TutoringConfig {
+    pub topics: Vec<String>,
+    pub remind_after_hours: u32,
+    pub reassign_after_hours: u32,
+    /// Phone of the tutor who gets questions of a topic nobody tutors; admins otherwise.
+    pub default_tutor_phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryConfig {
+    pub global_per_second: u32,
+    pub per_chat_per_second: u32,
+    pub per_group_per_minute: u32,
+    pub max_attempts: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: DEFAULT_DATABASE_URL.into(),
+            timezone: "Asia/Shanghai".into(),
+            language: Lang::Zh,
+            telegram: TelegramConfig::default(),
+            registration: RegistrationConfig::default(),
+            logs: LogsConfig::default(),
+            leave: LeavePolicy::default(),
+            approval: ApprovalConfig::default(),
+            tutoring: TutoringConfig::default(),
+            delivery: DeliveryConfig::default(),
+            jobs: BTreeMap::new(),
+            jobs_grace_hours: 6,
+            tz: Some(chrono_tz::Asia::Shanghai),
+        }
+    }
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            bot_username: None,
+            bulletin_chat_id: None,
+            sharing_chat_id: None,
+            webhook_url: None,
+            webhook_listen: "0.0.0.0:8443".into(),
+        }
+    }
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        RegistrationConfig {
+            invite_valid_days: 14,
+        }
+    }
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig {
+            backdate_days: 3,
+            max_text_chars: 4000,
+            archive_dir: None,
+        }
+    }
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        ApprovalConfig {
+            remind_after_hours: 24,
+        }
+    }
+}
+
+impl Default for TutoringConfig {
+    fn default() -> Self {
+        TutoringConfig {
+            topics: ["农业技术", "政策法规", "产业发展", "医疗卫生", "其他"]
+                .map(String::from)
+                .to_vec(),
+            remind_after_hours: 24,
+            reassign_after_hours: 48,
+            default_tutor_phone: None,
+        }
+    }
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            global_per_second: 30,
+            per_chat_per_second: 1,
+            per_group_per_minute: 20,
+            max_attempts: 8,
+        }
+    }
+}
+
+/// A bad setting: which one, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {message}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub message: String,
+}
+
+fn bad(setting: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.into(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Parses a TOML document; the error is one line naming the setting or the line.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            let message = e.message().replace('\n', " ");
+            match line {
+                Some(line) => bad(format!("line {line}"), message),
+                None => bad("config", message),
+            }
+        })?;
+        config.tz = None;
+        Ok(config)
+    }
+
+    /// Checks every setting; fills derived values. Call once after overrides are applied.
+    pub fn validate(mut self) -> Result<Config, ConfigError> {
+        let tz = Tz::from_str(self.timezone.trim()).map_err(|_| {
+            bad(
+                "timezone",
+                format!("unknown time zone `{}` (e.g. Asia/Shanghai)", self.timezone),
+            )
+        })?;
+        self.tz = Some(tz);
+        let url = self.database_url.trim();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(bad(
+                "database_url",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        self.leave
+            .validate()
+            .map_err(|e| bad("leave", e.to_string()))?;
+        if self.tutoring.topics.is_empty() {
+            return Err(bad("tutoring.topics", "at least one topic is needed"));
+        }
+        if self.tutoring.topics.iter().any(|t| t.trim().is_empty() || t.contains(';')) {
+            return Err(bad("tutoring.topics", "topics must be non-empty and contain no `;`"));
+        }
+        if self.tutoring.reassign_after_hours <= self.tutoring.remind_after_hours {
+            return Err(bad(
+                "tutoring.reassign_after_hours",
+                "must be later than tutoring.remind_after_hours",
+            ));
+        }
+        if let Some(phone) = &self.tutoring.default_tutor_phone {
+            crate::phone::normalize(phone)
+                .map_err(|e| bad("tutoring.default_tutor_phone", e.to_string()))?;
+        }
+        if self.logs.max_text_chars == 0 {
+            return Err(bad("logs.max_text_chars", "must be at least 1"));
+        }
+        let d = &self.delivery;
+        for (name, v) in [
+            ("delivery.global_per_second", d.global_per_second),
+            ("delivery.per_chat_per_second", d.per_chat_per_second),
+            ("delivery.per_group_per_minute", d.per_group_per_minute),
+            ("delivery.max_attempts", d.max_attempts),
+        ] {
+            if v == 0 {
+                return Err(bad(name, "must be at least 1"));
+            }
+        }
+        for (name, expr) in &self.jobs {
+            if !JOBS.iter().any(|(job, _)| job == name) {
+                let known: Vec<&str> = JOBS.iter().map(|(j, _)| *j).collect();
+                return Err(bad(
+                    format!("jobs.{name}"),
+                    format!("unknown job (known: {})", known.join(", ")),
+                ));
+            }
+            parse_cron(expr).map_err(|e| bad(format!("jobs.{name}"), e))?;
+        }
+        if let Some(name) = &self.telegram.bot_username
+            && name.trim_start_matches('@').is_empty()
+        {
+            return Err(bad("telegram.bot_username", "is empty"));
+        }
+        Ok(self)
+    }
+
+    pub fn tz(&self) -> Tz {
+        self.tz.unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
+    /// The cron schedule of a job: the configured one or its default.
+    pub fn job_schedule(&self, job: &str) -> Option<cron::Schedule> {
+        let default = JOBS.iter().find(|(j, _)| *j == job)?.1;
+        let expr = self.jobs.get(job).map(String::as_str).unwrap_or(default);
+        parse_cron(expr).ok()
+    }
+}
+
+/// Accepts classic 5-field cron (`0 20 * * *`) as well as the 6/7-field form with seconds.
+pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
+    let expr = expr.trim();
+    let full = if expr.split_whitespace().count() == 5 {
+        format!("0 {expr}")
+    } else {
+        expr.to_string()
+    };
+    cron::Schedule::from_str(&full).map_err(|e| format!("bad cron expression `{expr}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_defaults() {
+        let c = Config::from_toml("").unwrap().validate().unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.tz(), chrono_tz::Asia::Shanghai);
+        assert_eq!(c.logs.backdate_days, 3);
+        assert_eq!(c.tutoring.topics.len(), 5);
+        for (job, _) in JOBS {
+            assert!(c.job_schedule(job).is_some(), "{job}");
+        }
+    }
+
+    #[test]
+    fn settings_override_defaults() {
+        let c = Config::from_toml(
+            "timezone = \"Asia/Urumqi\"\n[logs]\nbackdate_days = 5\n[jobs]\nlog-reminder = \"30 21 * * *\"\n",
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        assert_eq!(c.tz(), chrono_tz::Asia::Urumqi);
+        assert_eq!(c.logs.backdate_days, 5);
+        assert_eq!(c.logs.max_text_chars, 4000);
+        assert!(c.job_schedule("log-reminder").is_some());
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let cases = [
+            ("timezone = \"Mars/Base\"", "timezone"),
+            ("[jobs]\nlog-reminder = \"every day\"", "jobs.log-reminder"),
+            ("[jobs]\nlunch = \"0 12 * * *\"", "jobs.lunch"),
+            ("[tutoring]\ntopics = []", "tutoring.topics"),
+            ("[delivery]\nglobal_per_second = 0", "delivery.global_per_second"),
+            ("database_url = \"mysql://x\"", "database_url"),
+        ];
+        for (text, setting) in cases {
+            let err = Config::from_toml(text).and_then(Config::validate).unwrap_err();
+            assert_eq!(err.setting, setting, "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_type_errors_are_one_line_with_the_line_number() {
+        let err = Config::from_toml("timezone = \"Asia/Shanghai\"\ncolour = 1\n").unwrap_err();
+        assert_eq!(err.setting, "line 2");
+        assert!(err.message.contains("colour"), "{}", err.message);
+        assert!(!err.to_string().contains('\n'));
+        let err = Config::from_toml("[logs]\nbackdate_days = \"three\"\n").unwrap_err();
+        assert_eq!(err.setting, "line 2");
+    }
+}

@@ -1,0 +1,17 @@
+//! The rules of zhucun as plain functions over plain types. No I/O, no clock reads:
+//! callers pass "now" and "today" in, so every rule is unit-testable.
+
+pub mod attendance;
+pub mod clock;
+pub mod config;
+pub mod dates;
+pub mod leave;
+pub mod phone;
+pub mod roles;
+pub mod roster;
+pub mod routing;
+pub mod units;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use roles::{Role, Roles};
+pub use units::{Level, UnitPath};

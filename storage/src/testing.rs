@@ -1,0 +1,126 @@
+//! Fresh databases for tests: a new SQLite file, or a new PostgreSQL schema, per test.
+//! Both are removed when the `TestDb` is dropped.
+//!
+//! PostgreSQL is found through `ZHUCUN_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432/test`).
+
+use crate::{Engine, Store};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub const DEFAULT_TEST_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub fn postgres_url() -> String {
+    std::env::var("ZHUCUN_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_TEST_POSTGRES.to_string())
+}
+
+pub struct TestDb {
+    pub store: Store,
+    /// A URL that reaches the same database (for running the binary against it).
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(PathBuf),
+    Postgres { schema: String },
+}
+
+fn unique_name(prefix: &str) -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
+}
+
+impl TestDb {
+    /// A migrated, empty database of the given engine.
+    pub async fn new(engine: Engine) -> TestDb {
+        let db = match engine {
+            Engine::Sqlite => TestDb::sqlite().await,
+            Engine::Postgres => TestDb::postgres().await,
+        };
+        db.store.migrate().await.expect("migrations apply");
+        db
+    }
+
+    async fn sqlite() -> TestDb {
+        let dir = std::env::temp_dir().join(unique_name("zhucun_test"));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let url = format!("sqlite://{}", dir.join("zhucun.db").display());
+        let store = Store::connect(&url).await.expect("open sqlite");
+        TestDb {
+            store,
+            url,
+            cleanup: Cleanup::Sqlite(dir),
+        }
+    }
+
+    async fn postgres() -> TestDb {
+        let base = postgres_url();
+        let schema = unique_name("zt");
+        let mut conn = PgConnection::connect(&base).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL at {base} is needed for tests (set ZHUCUN_TEST_POSTGRES): {e}")
+        });
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut conn)
+            .await
+            .expect("create schema");
+        let _ = conn.close().await;
+        let options = PgConnectOptions::from_str(&base)
+            .expect("test URL")
+            .options([("search_path", schema.as_str())]);
+        let store = Store::connect_postgres(options).await.expect("open postgres");
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        TestDb {
+            store,
+            url,
+            cleanup: Cleanup::Postgres { schema },
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { schema } => {
+                // Drop runs outside async context; a short-lived runtime on its own thread
+                // does the cleanup without touching the test's runtime.
+                let schema = schema.clone();
+                let _ = std::thread::spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
+                    rt.block_on(async move {
+                        if let Ok(mut conn) = PgConnection::connect(&postgres_url()).await {
+                            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                            let _ = conn.close().await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// Both engines, for tests that must hold on each.
+pub const ENGINES: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
