@@ -1,1 +1,322 @@
-fn main() {}
+//! The `zhucun` binary: configuration, the CLI, and wiring of the crates.
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use domain::config::Config;
+use domain::{Clock, SystemClock};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use storage::Store;
+use teloxide::prelude::*;
+
+#[derive(Parser)]
+#[command(
+    name = "zhucun",
+    version,
+    about = "驻村 — a chat bot for village-stationed cadres"
+)]
+struct Cli {
+    /// TOML configuration file; every setting has a default.
+    #[arg(long, global = true, env = "ZHUCUN_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the bot (long polling, or --webhook) and the scheduler. Applies migrations first.
+    Serve {
+        /// Receive updates through a webhook (telegram.webhook_url / webhook_listen).
+        #[arg(long)]
+        webhook: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Import or update the roster from a CSV file (name,phone,roles,unit,topics).
+    Import {
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+    },
+    /// Print a one-time registration deep link for the roster entry with this phone.
+    Invite {
+        #[arg(value_name = "PHONE")]
+        phone: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(anyhow!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// One line, no backtrace: what went wrong and, where we know, how to fix it.
+fn fail(e: anyhow::Error) -> ExitCode {
+    // Causes often repeat their source's text; print each piece once.
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    eprintln!("error: {line}");
+    ExitCode::FAILURE
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,teloxide=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let config = load_config(cli.config.as_deref())?;
+    match cli.command {
+        Cmd::Migrate => {
+            let store = open_store(&config).await?;
+            store.close().await;
+            println!("migrations applied to {}", redact(&config.database_url));
+            Ok(())
+        }
+        Cmd::Import { file } => import(&config, &file).await,
+        Cmd::Invite { phone } => invite(&config, &phone).await,
+        Cmd::Serve { webhook } => serve(config, webhook).await,
+    }
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    let mut config = match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            Config::from_toml(&text).map_err(|e| anyhow!("config file {}: {e}", path.display()))?
+        }
+        None => Config::default(),
+    };
+    if let Ok(url) = std::env::var("DATABASE_URL")
+        && !url.trim().is_empty()
+    {
+        config.database_url = url;
+    }
+    config.validate().map_err(|e| anyhow!("bad setting {e}"))
+}
+
+/// Hides a password in a database URL before it is printed.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn open_store(config: &Config) -> Result<Store> {
+    let url = &config.database_url;
+    let store = Store::connect(url).await.with_context(|| {
+        format!(
+            "cannot open database {} (set DATABASE_URL to sqlite://PATH or postgres://USER@HOST/DB)",
+            redact(url)
+        )
+    })?;
+    store
+        .migrate()
+        .await
+        .with_context(|| format!("cannot migrate database {}", redact(url)))?;
+    Ok(store)
+}
+
+async fn import(config: &Config, file: &Path) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow!(
+            "{} is not UTF-8 text; save the CSV as UTF-8",
+            file.display()
+        )
+    })?;
+    let entries = match domain::roster::parse(&text, &config.tutoring.topics) {
+        Ok(entries) => entries,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}:{e}", file.display());
+            }
+            bail!(
+                "{} has {} error(s); nothing was imported",
+                file.display(),
+                errors.len()
+            );
+        }
+    };
+    let store = open_store(config).await?;
+    let summary = store
+        .import_roster(&entries, SystemClock.now())
+        .await
+        .context("import failed; nothing was imported")?;
+    store.close().await;
+    println!(
+        "imported {}: {} added, {} updated, {} unchanged, {} deactivated, {} units created",
+        file.display(),
+        summary.added,
+        summary.updated,
+        summary.unchanged,
+        summary.deactivated.len(),
+        summary.units_created
+    );
+    for name in &summary.deactivated {
+        println!("deactivated: {name}");
+    }
+    Ok(())
+}
+
+fn token() -> Result<String> {
+    match std::env::var("TELOXIDE_TOKEN") {
+        Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+        _ => bail!(
+            "TELOXIDE_TOKEN is not set: export TELOXIDE_TOKEN=<the token @BotFather gave you>"
+        ),
+    }
+}
+
+fn make_bot(token: String) -> Result<Bot> {
+    let bot = Bot::new(token);
+    match std::env::var("TELOXIDE_API_URL") {
+        Ok(url) if !url.trim().is_empty() => {
+            let url = url::Url::parse(url.trim())
+                .map_err(|e| anyhow!("TELOXIDE_API_URL `{url}` is not a URL: {e}"))?;
+            Ok(bot.set_api_url(url))
+        }
+        _ => Ok(bot),
+    }
+}
+
+/// Asks Telegram who we are: checks the token and the connection at start.
+async fn get_me(bot: &Bot) -> Result<teloxide::types::Me> {
+    bot.get_me().await.map_err(|e| match e {
+        teloxide::RequestError::Api(api) => {
+            anyhow!("Telegram refused TELOXIDE_TOKEN ({api}); check the token with @BotFather")
+        }
+        other => anyhow!(
+            "cannot reach the Telegram Bot API at {}: {other}",
+            bot.api_url()
+        ),
+    })
+}
+
+async fn invite(config: &Config, phone: &str) -> Result<()> {
+    let phone = domain::phone::normalize(phone).map_err(|e| anyhow!("{e}"))?;
+    let store = open_store(config).await?;
+    let username = match &config.telegram.bot_username {
+        Some(name) => name.trim_start_matches('@').to_string(),
+        None => {
+            let bot = make_bot(token().context(
+                "the bot's username is needed for the link: set telegram.bot_username in the config or TELOXIDE_TOKEN",
+            )?)?;
+            get_me(&bot).await?.username().to_string()
+        }
+    };
+    let valid = chrono::Duration::days(i64::from(config.registration.invite_valid_days));
+    let (code, _person) = store
+        .create_invite(&phone, SystemClock.now(), valid)
+        .await?;
+    store.close().await;
+    println!("https://t.me/{username}?start={code}");
+    Ok(())
+}
+
+async fn serve(config: Config, webhook: bool) -> Result<()> {
+    let token = token()?;
+    let store = open_store(&config).await?;
+    let bot = make_bot(token)?;
+    let me = get_me(&bot).await?;
+    tracing::info!(bot = %me.username(), database = %redact(&config.database_url), "starting");
+    if let Err(e) = bot::set_commands(&bot).await {
+        tracing::warn!(error = %e, "cannot set the command menu");
+    }
+    let app = Arc::new(bot::App {
+        store: store.clone(),
+        config: Arc::new(config),
+        clock: Arc::new(SystemClock),
+    });
+    let mut running = if webhook {
+        let tg = &app.config.telegram;
+        let url = tg.webhook_url.as_deref().ok_or_else(|| {
+            anyhow!("serve --webhook needs telegram.webhook_url in the config file")
+        })?;
+        let url =
+            url::Url::parse(url).map_err(|e| anyhow!("bad setting telegram.webhook_url: {e}"))?;
+        let listen = tg
+            .webhook_listen
+            .parse()
+            .map_err(|e| anyhow!("bad setting telegram.webhook_listen: {e}"))?;
+        bot::spawn_webhook(bot.clone(), app.clone(), url, listen)
+            .await
+            .map_err(|e| anyhow!(e))?
+    } else {
+        bot::spawn_polling(bot.clone(), app.clone(), Duration::from_secs(30)).await
+    };
+    tokio::select! {
+        _ = shutdown_signal() => {
+            tracing::info!("shutting down");
+            running.stop().await;
+        }
+        _ = running.wait() => {}
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(
+            redact("postgres://app:secret@db:5432/zhucun"),
+            "postgres://app:***@db:5432/zhucun"
+        );
+        assert_eq!(
+            redact("postgres://app@db/zhucun"),
+            "postgres://app@db/zhucun"
+        );
+        assert_eq!(redact("sqlite://zhucun.db"), "sqlite://zhucun.db");
+    }
+}

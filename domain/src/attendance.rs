@@ -90,8 +90,7 @@ impl Month {
 
     /// Every day of the month, in order.
     pub fn days(self) -> impl Iterator<Item = NaiveDate> {
-        let last = self.last_day();
-        self.first_day().iter_days().take_while(move |d| *d <= last)
+        inclusive_days(self.first_day(), self.last_day())
     }
 
     pub fn contains(self, date: NaiveDate) -> bool {
@@ -193,9 +192,15 @@ fn leave_dates_in(month: Month, ranges: &[(NaiveDate, NaiveDate)]) -> BTreeSet<N
         let from = start.max(first);
         let to = end.min(last);
         // Clipping bounds each range to at most 31 days, however long the leave is.
-        days.extend(from.iter_days().take_while(|d| *d <= to));
+        days.extend(inclusive_days(from, to));
     }
     days
+}
+
+/// `from..=to` day by day; empty if `to < from`. Unlike `iter_days`, it also yields
+/// `NaiveDate::MAX`.
+fn inclusive_days(from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = NaiveDate> {
+    std::iter::successors(Some(from), |d| d.succ_opt()).take_while(move |d| *d <= to)
 }
 
 /// A month has at most 31 days, so the count always fits.

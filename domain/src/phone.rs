@@ -25,6 +25,10 @@ pub fn normalize(input: &str) -> Result<String, PhoneError> {
             _ => return Err(PhoneError::Invalid(trimmed.to_string())),
         }
     }
+    if trimmed.starts_with('+') && !digits.starts_with("86") {
+        // An international number of another country.
+        return Err(PhoneError::Invalid(trimmed.to_string()));
+    }
     let national = if digits.len() == 15 && digits.starts_with("0086") {
         &digits[4..]
     } else if digits.len() == 13 && digits.starts_with("86") {
@@ -61,7 +65,14 @@ mod tests {
 
     #[test]
     fn non_mobile_numbers_are_refused() {
-        for input in ["12345", "23800000001", "1280000000", "138000000012", "abc", "+1 415 555 0100"] {
+        for input in [
+            "12345",
+            "23800000001",
+            "1280000000",
+            "138000000012",
+            "abc",
+            "+1 415 555 0100",
+        ] {
             assert!(normalize(input).is_err(), "{input}");
         }
         assert_eq!(normalize(""), Err(PhoneError::Empty));

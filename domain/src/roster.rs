@@ -76,10 +76,7 @@ pub fn parse(text: &str, known_topics: &[String]) -> Result<Vec<RosterEntry>, Ve
     };
     let mut index = [0usize; 5];
     for (slot, column) in index.iter_mut().zip(COLUMNS) {
-        match headers
-            .iter()
-            .position(|h| h.eq_ignore_ascii_case(column))
-        {
+        match headers.iter().position(|h| h.eq_ignore_ascii_case(column)) {
             Some(i) => *slot = i,
             None => return header_error(Problem::MissingColumn(column)),
         }
@@ -105,7 +102,11 @@ pub fn parse(text: &str, known_topics: &[String]) -> Result<Vec<RosterEntry>, Ve
             continue;
         }
         let field = |i: usize| record.get(index[i]).unwrap_or("");
-        match parse_row(line, [field(0), field(1), field(2), field(3), field(4)], known_topics) {
+        match parse_row(
+            line,
+            [field(0), field(1), field(2), field(3), field(4)],
+            known_topics,
+        ) {
             Ok(entry) => {
                 if let Some(&first_line) = seen.get(&entry.phone) {
                     errors.push(RosterError {
@@ -145,7 +146,9 @@ fn parse_row(
     if name.is_empty() {
         problems.push(Problem::EmptyName);
     }
-    let phone = phone::normalize(phone).map_err(|e| problems.push(e.into())).ok();
+    let phone = phone::normalize(phone)
+        .map_err(|e| problems.push(e.into()))
+        .ok();
     let roles = match Roles::parse_list(roles) {
         Ok(r) if r.is_empty() => {
             problems.push(Problem::NoRoles);
@@ -157,7 +160,9 @@ fn parse_row(
             None
         }
     };
-    let unit = UnitPath::parse(unit).map_err(|e| problems.push(e.into())).ok();
+    let unit = UnitPath::parse(unit)
+        .map_err(|e| problems.push(e.into()))
+        .ok();
     let topics: Vec<String> = topics
         .split(';')
         .map(str::trim)

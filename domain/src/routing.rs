@@ -23,11 +23,13 @@ pub struct TutorCandidate {
 ///
 /// Order of preference:
 /// 1. nearest in the unit tree: the longest common path prefix with the cadre's unit
-///    (a tutor in the cadre's county before one at the city, and both before one in
-///    another county);
-/// 2. fewest open questions;
-/// 3. assigned least recently (never assigned first), so equal tutors take turns;
-/// 4. lowest `person_id`, only to keep the choice deterministic.
+///    (a tutor in the cadre's county before one at the city);
+/// 2. among those, the fewest steps down from that common ancestor: a tutor at the
+///    common ancestor itself (on the cadre's own path, e.g. the city) before one in a
+///    sibling branch (another county);
+/// 3. fewest open questions;
+/// 4. assigned least recently (never assigned first), so equal tutors take turns;
+/// 5. lowest `person_id`, only to keep the choice deterministic.
 pub fn pick_tutor(
     cadre_unit: &UnitPath,
     candidates: &[TutorCandidate],
@@ -37,8 +39,10 @@ pub fn pick_tutor(
         .iter()
         .filter(|c| !exclude.contains(&c.person_id))
         .min_by_key(|c| {
+            let common = common_depth(cadre_unit, &c.unit);
             (
-                Reverse(common_depth(cadre_unit, &c.unit)),
+                Reverse(common),
+                c.unit.segments().len() - common,
                 c.open_questions,
                 // `None < Some(_)`: a tutor never assigned comes first.
                 c.last_assigned_at,
@@ -80,7 +84,14 @@ mod tests {
     #[test]
     fn preference_order() {
         let cadre = UnitPath::parse(VILLAGE).unwrap();
-        let cases: Vec<(&str, Vec<TutorCandidate>, &[i64], Option<i64>)> = vec![
+        // (case, candidates, excluded ids, expected pick)
+        type Case = (
+            &'static str,
+            Vec<TutorCandidate>,
+            &'static [i64],
+            Option<i64>,
+        );
+        let cases: Vec<Case> = vec![
             ("no candidates", vec![], &[], None),
             (
                 "same county before the city, despite a heavier load",
@@ -104,13 +115,40 @@ mod tests {
                 Some(2),
             ),
             (
-                "another township of the county counts as the county",
+                "another township of the county is behind the county itself",
                 vec![
                     t(1, "贵阳市/乌当区/东风镇", 1, None),
                     t(2, "贵阳市/乌当区", 2, None),
                 ],
                 &[],
+                Some(2),
+            ),
+            (
+                "another township of the county is before the city",
+                vec![
+                    t(1, "贵阳市/乌当区/东风镇", 1, None),
+                    t(2, "贵阳市", 0, None),
+                ],
+                &[],
                 Some(1),
+            ),
+            (
+                "a sibling county before that county's township",
+                vec![
+                    t(1, "贵阳市/花溪区/青岩镇", 0, None),
+                    t(2, "贵阳市/花溪区", 3, at(9)),
+                ],
+                &[],
+                Some(2),
+            ),
+            (
+                "a deeper unit of the cadre's own branch counts as his unit",
+                vec![
+                    t(1, "贵阳市/乌当区/新堡乡", 0, None),
+                    t(2, "贵阳市/乌当区/新堡乡/谷溪村", 3, at(9)),
+                ],
+                &[],
+                Some(2),
             ),
             (
                 "another city is last",

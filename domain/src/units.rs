@@ -120,7 +120,10 @@ mod tests {
         let p = UnitPath::parse("贵阳市/乌当区/新堡乡/谷溪村").unwrap();
         assert_eq!(p.level(), Level::Village);
         assert_eq!(p.name(), "谷溪村");
-        assert_eq!(p.at_level(Level::County).unwrap().to_string(), "贵阳市/乌当区");
+        assert_eq!(
+            p.at_level(Level::County).unwrap().to_string(),
+            "贵阳市/乌当区"
+        );
         assert_eq!(p.prefixes().count(), 4);
         assert_eq!(UnitPath::parse("贵阳市").unwrap().level(), Level::City);
     }
@@ -128,7 +131,10 @@ mod tests {
     #[test]
     fn bad_paths_are_refused() {
         assert_eq!(UnitPath::parse(" "), Err(UnitPathError::Empty));
-        assert_eq!(UnitPath::parse("贵阳市//谷溪村"), Err(UnitPathError::EmptySegment));
+        assert_eq!(
+            UnitPath::parse("贵阳市//谷溪村"),
+            Err(UnitPathError::EmptySegment)
+        );
         assert_eq!(UnitPath::parse("a/b/c/d/e"), Err(UnitPathError::TooDeep(5)));
     }
 

@@ -5,9 +5,11 @@
 //! (`migrations/sqlite`, `migrations/postgres`) is per engine.
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,9 +18,7 @@ mod people;
 pub mod testing;
 mod updates;
 
-pub use people::{BindFailure, 
-    ImportSummary, InviteError, Person, RegisterError, RegisterOutcome,
-};
+pub use people::{BindFailure, ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -41,11 +41,11 @@ pub struct Store {
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// The database cannot be reached or is overloaded; the operation may succeed later.
-    #[error("database unavailable: {0}")]
+    #[error("database unavailable")]
     Unavailable(#[source] sqlx::Error),
-    #[error("database error: {0}")]
+    #[error("database error")]
     Database(#[source] sqlx::Error),
-    #[error("migration failed: {0}")]
+    #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database URL: {0}")]
     BadUrl(String),
@@ -60,7 +60,10 @@ impl From<sqlx::Error> for StorageError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => StorageError::Unavailable(e),
             sqlx::Error::Database(ref db)
-                if matches!(db.code().as_deref(), Some("5" | "6" | "517" | "57P01" | "57P03")) =>
+                if matches!(
+                    db.code().as_deref(),
+                    Some("5" | "6" | "517" | "57P01" | "57P03")
+                ) =>
             {
                 // SQLITE_BUSY / SQLITE_LOCKED / busy snapshot, or PostgreSQL shutting down.
                 StorageError::Unavailable(e)
@@ -124,8 +127,8 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10));
             Store::connect_sqlite(options).await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url)
-                .map_err(|e| StorageError::BadUrl(e.to_string()))?;
+            let options =
+                PgConnectOptions::from_str(url).map_err(|e| StorageError::BadUrl(e.to_string()))?;
             Store::connect_postgres(options).await
         } else {
             Err(StorageError::BadUrl(
@@ -135,6 +138,11 @@ impl Store {
     }
 
     pub(crate) async fn connect_sqlite(options: SqliteConnectOptions) -> Result<Store> {
+        // One direct connection first: the pool would hide the cause behind a timeout.
+        SqliteConnection::connect_with(&options)
+            .await?
+            .close()
+            .await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
@@ -146,6 +154,7 @@ impl Store {
     }
 
     pub(crate) async fn connect_postgres(options: PgConnectOptions) -> Result<Store> {
+        PgConnection::connect_with(&options).await?.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))

@@ -50,9 +50,8 @@ impl From<PersonRow> for Person {
             // Only valid values are ever written, so a parse failure can only mean an empty set.
             roles: Roles::parse_list(&r.roles).unwrap_or_default(),
             unit_id: r.unit_id,
-            unit: UnitPath::parse(&r.unit_path).unwrap_or_else(|_| {
-                UnitPath::parse("?").expect("a one-segment path is valid")
-            }),
+            unit: UnitPath::parse(&r.unit_path)
+                .unwrap_or_else(|_| UnitPath::parse("?").expect("a one-segment path is valid")),
             topics: split_list(&r.topics),
             active: r.active,
             tg_user_id: r.tg_user_id,
@@ -70,7 +69,8 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-const PERSON_SELECT: &str = "SELECT p.id, p.name, p.phone, p.unit_id, u.path AS unit_path, p.active,
+const PERSON_SELECT: &str =
+    "SELECT p.id, p.name, p.phone, p.unit_id, u.path AS unit_path, p.active,
         p.tg_user_id, p.chat_id, p.lang, p.unreachable,
         COALESCE((SELECT string_agg(r.role, ';' ORDER BY r.role) FROM person_roles r
                   WHERE r.person_id = p.id), '') AS roles,
@@ -324,7 +324,8 @@ impl Store {
             return Err(InviteError::Deactivated(person.name));
         }
         let code = new_code();
-        let sql = "INSERT INTO invites (code, person_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+        let sql =
+            "INSERT INTO invites (code, person_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
         on_db!(self, pool => sqlx::query(sql)
             .bind(&code)
             .bind(person.id)

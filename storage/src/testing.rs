@@ -80,7 +80,9 @@ impl TestDb {
         let options = PgConnectOptions::from_str(&base)
             .expect("test URL")
             .options([("search_path", schema.as_str())]);
-        let store = Store::connect_postgres(options).await.expect("open postgres");
+        let store = Store::connect_postgres(options)
+            .await
+            .expect("open postgres");
         let sep = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
         TestDb {
@@ -111,7 +113,9 @@ impl Drop for TestDb {
                     rt.block_on(async move {
                         if let Ok(mut conn) = PgConnection::connect(&postgres_url()).await {
                             let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                                .execute(&mut conn)
+                                .await;
                             let _ = conn.close().await;
                         }
                     });

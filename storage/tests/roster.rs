@@ -70,7 +70,12 @@ async fn second_import_of_same_file_changes_nothing(store: Store) {
 
 async fn later_import_updates_by_phone_and_deactivates_missing(store: Store) {
     store.import_roster(&entries(ROSTER), now()).await.unwrap();
-    let zhang_id = store.person_by_phone("13800000001").await.unwrap().unwrap().id;
+    let zhang_id = store
+        .person_by_phone("13800000001")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     // 张三 moves village (phone written differently), 李四 is gone, 孙八 is new.
     let later = "name,phone,roles,unit,topics
 张三,+86 138-0000-0001,cadre,贵阳市/乌当区/新堡乡/马头村,
@@ -92,7 +97,14 @@ async fn later_import_updates_by_phone_and_deactivates_missing(store: Store) {
     // Back on the roster: active again.
     let summary = store.import_roster(&entries(ROSTER), now()).await.unwrap();
     assert!(summary.updated >= 1);
-    assert!(store.person_by_phone("13800000002").await.unwrap().unwrap().active);
+    assert!(
+        store
+            .person_by_phone("13800000002")
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
     assert_eq!(summary.deactivated, vec!["孙八".to_string()]);
 }
 
@@ -105,12 +117,21 @@ async fn invite_code_binds_once(store: Store) {
     assert_eq!(person.name, "张三");
     assert!(code.len() >= 16 && code.chars().all(|c| c.is_ascii_alphanumeric()));
 
-    let outcome = store.register_by_invite(&code, 501, 501, now()).await.unwrap();
+    let outcome = store
+        .register_by_invite(&code, 501, 501, now())
+        .await
+        .unwrap();
     assert!(matches!(outcome, RegisterOutcome::Registered(ref p) if p.tg_user_id == Some(501)));
     let again = store.register_by_invite(&code, 502, 502, now()).await;
-    assert!(matches!(again, Err(storage::BindFailure::Refused(RegisterError::InviteUsed))));
+    assert!(matches!(
+        again,
+        Err(storage::BindFailure::Refused(RegisterError::InviteUsed))
+    ));
     let unknown = store.register_by_invite("nope", 503, 503, now()).await;
-    assert!(matches!(unknown, Err(storage::BindFailure::Refused(RegisterError::InviteUnknown))));
+    assert!(matches!(
+        unknown,
+        Err(storage::BindFailure::Refused(RegisterError::InviteUnknown))
+    ));
 
     let (late, _) = store
         .create_invite("13800000002", now(), Duration::days(1))
@@ -119,10 +140,15 @@ async fn invite_code_binds_once(store: Store) {
     let expired = store
         .register_by_invite(&late, 504, 504, now() + Duration::days(2))
         .await;
-    assert!(matches!(expired, Err(storage::BindFailure::Refused(RegisterError::InviteExpired))));
+    assert!(matches!(
+        expired,
+        Err(storage::BindFailure::Refused(RegisterError::InviteExpired))
+    ));
 
     assert!(matches!(
-        store.create_invite("13900000000", now(), Duration::days(1)).await,
+        store
+            .create_invite("13900000000", now(), Duration::days(1))
+            .await,
         Err(storage::InviteError::NotOnRoster(_))
     ));
 }
@@ -134,26 +160,55 @@ async fn contact_registration_refuses_what_it_must(store: Store) {
         _ => None,
     };
     assert_eq!(
-        refused(store.register_by_phone("13900000000", 601, 601, now()).await),
+        refused(
+            store
+                .register_by_phone("13900000000", 601, 601, now())
+                .await
+        ),
         Some(RegisterError::NotOnRoster)
     );
-    let ok = store.register_by_phone("13800000001", 601, 601, now()).await.unwrap();
+    let ok = store
+        .register_by_phone("13800000001", 601, 601, now())
+        .await
+        .unwrap();
     assert!(matches!(ok, RegisterOutcome::Registered(_)));
-    let again = store.register_by_phone("13800000001", 601, 601, now()).await.unwrap();
+    let again = store
+        .register_by_phone("13800000001", 601, 601, now())
+        .await
+        .unwrap();
     assert!(matches!(again, RegisterOutcome::AlreadyRegistered(_)));
     assert_eq!(
-        refused(store.register_by_phone("13800000001", 602, 602, now()).await),
+        refused(
+            store
+                .register_by_phone("13800000001", 602, 602, now())
+                .await
+        ),
         Some(RegisterError::PersonTaken)
     );
     assert_eq!(
-        refused(store.register_by_phone("13800000002", 601, 601, now()).await),
+        refused(
+            store
+                .register_by_phone("13800000002", 601, 601, now())
+                .await
+        ),
         Some(RegisterError::AccountTaken)
     );
     // Deactivate 李四 by importing a roster without him.
-    let without_li: String = ROSTER.lines().filter(|l| !l.contains("李四")).collect::<Vec<_>>().join("\n");
-    store.import_roster(&entries(&without_li), now()).await.unwrap();
+    let without_li: String = ROSTER
+        .lines()
+        .filter(|l| !l.contains("李四"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    store
+        .import_roster(&entries(&without_li), now())
+        .await
+        .unwrap();
     assert_eq!(
-        refused(store.register_by_phone("13800000002", 603, 603, now()).await),
+        refused(
+            store
+                .register_by_phone("13800000002", 603, 603, now())
+                .await
+        ),
         Some(RegisterError::Deactivated)
     );
     let found = store.person_by_tg(601).await.unwrap().unwrap();
@@ -165,5 +220,11 @@ async fn redelivered_update_is_claimed_once(store: Store) {
     assert!(!store.claim_update(42, now()).await.unwrap());
     store.release_update(42).await.unwrap();
     assert!(store.claim_update(42, now()).await.unwrap());
-    assert_eq!(store.prune_updates(now() + Duration::days(8)).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .prune_updates(now() + Duration::days(8))
+            .await
+            .unwrap(),
+        1
+    );
 }

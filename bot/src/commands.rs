@@ -1,0 +1,116 @@
+//! Typed commands, the command menu, and the small commands every registered person has.
+
+use crate::texts::{K, fill, tr};
+use crate::{Ctx, HandlerResult};
+use domain::config::Lang;
+use storage::Person;
+use teloxide::prelude::*;
+use teloxide::utils::command::BotCommands;
+
+#[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
+#[command(rename_rule = "lowercase")]
+pub enum Command {
+    Start(String),
+    Help,
+    Lang(String),
+}
+
+/// The commands of the menu and of `/help`, with their descriptions, in one list.
+pub fn menu(lang: Lang) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("help", tr(lang, K::CmdHelp)),
+        ("lang", tr(lang, K::CmdLang)),
+        ("start", tr(lang, K::CmdStart)),
+    ]
+}
+
+pub fn help_text(lang: Lang) -> String {
+    let mut out = String::from(tr(lang, K::HelpHeader));
+    for (cmd, desc) in menu(lang) {
+        out.push_str(&format!("\n/{cmd} — {desc}"));
+    }
+    out.push_str("\n\n");
+    out.push_str(tr(lang, K::HelpFooter));
+    out
+}
+
+pub async fn help(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
+    bot.send_message(msg.chat.id, help_text(app.lang_of(&person)))
+        .await?;
+    Ok(())
+}
+
+pub async fn set_lang(
+    bot: Bot,
+    app: Ctx,
+    msg: Message,
+    person: Person,
+    arg: String,
+) -> HandlerResult {
+    let Some(lang) = Lang::parse(&arg) else {
+        bot.send_message(msg.chat.id, tr(app.lang_of(&person), K::LangUsage))
+            .await?;
+        return Ok(());
+    };
+    if let Err(e) = app.store.set_lang(person.id, lang, app.clock.now()).await {
+        tracing::error!(error = %e, "cannot save language");
+        bot.send_message(msg.chat.id, tr(app.lang_of(&person), K::DbUnavailable))
+            .await?;
+        return Ok(());
+    }
+    bot.send_message(msg.chat.id, tr(lang, K::LangSet)).await?;
+    Ok(())
+}
+
+pub async fn unknown(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
+    let lang = app.lang_of(&person);
+    let text = format!("{}\n\n{}", tr(lang, K::UnknownCommand), help_text(lang));
+    bot.send_message(msg.chat.id, text).await?;
+    Ok(())
+}
+
+pub async fn nothing_to_do(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
+    bot.send_message(msg.chat.id, tr(app.lang_of(&person), K::NothingToDo))
+        .await?;
+    Ok(())
+}
+
+/// Renders a template of the person's language.
+pub fn say(app: &Ctx, person: &Person, k: K, values: &[(&str, &str)]) -> String {
+    fill(tr(app.lang_of(person), k), values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse_with_and_without_arguments() {
+        assert_eq!(
+            Command::parse("/start abc123", "bot").unwrap(),
+            Command::Start("abc123".into())
+        );
+        assert_eq!(
+            Command::parse("/start", "bot").unwrap(),
+            Command::Start(String::new())
+        );
+        assert_eq!(
+            Command::parse("/lang en", "bot").unwrap(),
+            Command::Lang("en".into())
+        );
+        assert!(Command::parse("/nonsense", "bot").is_err());
+    }
+
+    #[test]
+    fn help_lists_every_menu_command() {
+        for lang in [Lang::Zh, Lang::En] {
+            let help = help_text(lang);
+            for (cmd, _) in menu(lang) {
+                assert!(
+                    help.contains(&format!("/{cmd}")),
+                    "{cmd} missing in {lang:?} help"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Every user-facing string, one table per language. Handlers pick by key; templates take
+//! named `{placeholders}` filled by [`fill`].
+
+use domain::config::Lang;
+use domain::{Role, Roles};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum K {
+    AskContact,
+    ShareContactButton,
+    NotOwnContact,
+    NotOnRoster,
+    Deactivated,
+    PersonTaken,
+    AccountTaken,
+    InviteUnknown,
+    InviteUsed,
+    InviteExpired,
+    Welcome,
+    AlreadyRegistered,
+    DbUnavailable,
+    UnknownCommand,
+    HelpHeader,
+    HelpFooter,
+    LangUsage,
+    LangSet,
+    NothingToDo,
+    Unsupported,
+    CmdStart,
+    CmdHelp,
+    CmdLang,
+    RoleCadre,
+    RoleApprover,
+    RoleTutor,
+    RoleReporter,
+    RoleAdmin,
+}
+
+pub fn tr(lang: Lang, k: K) -> &'static str {
+    match lang {
+        Lang::Zh => zh(k),
+        Lang::En => en(k),
+    }
+}
+
+/// Fills `{name}` placeholders of a template.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+pub fn role_name(lang: Lang, role: Role) -> &'static str {
+    tr(
+        lang,
+        match role {
+            Role::Cadre => K::RoleCadre,
+            Role::Approver => K::RoleApprover,
+            Role::Tutor => K::RoleTutor,
+            Role::Reporter => K::RoleReporter,
+            Role::Admin => K::RoleAdmin,
+        },
+    )
+}
+
+pub fn role_names(lang: Lang, roles: Roles) -> String {
+    let names: Vec<&str> = roles.iter().map(|r| role_name(lang, r)).collect();
+    names.join(if lang == Lang::Zh { "、" } else { ", " })
+}
+
+fn zh(k: K) -> &'static str {
+    match k {
+        K::AskContact => {
+            "您好！这是驻村工作助手。请点击下方“分享我的手机号”按钮完成注册；如果管理员给了您邀请链接，也可以直接打开那个链接。"
+        }
+        K::ShareContactButton => "📱 分享我的手机号",
+        K::NotOwnContact => {
+            "只能分享您本人的手机号。请点击下方“分享我的手机号”按钮，不要转发他人的名片。"
+        }
+        K::NotOnRoster => {
+            "手机号 {phone} 不在驻村干部名册中，无法注册。请联系组织部门的管理员核实名册。"
+        }
+        K::Deactivated => "您的账号已停用，不能继续使用。如有疑问请联系组织部门的管理员。",
+        K::PersonTaken => "该名册人员已绑定其他 Telegram 账号。如需更换账号，请联系管理员。",
+        K::AccountTaken => "您的 Telegram 账号已绑定名册中的其他人员。如有错误，请联系管理员。",
+        K::InviteUnknown => "邀请码无效。请核对链接，或点击下方按钮分享手机号完成注册。",
+        K::InviteUsed => {
+            "该邀请码已被使用过，每个邀请码只能用一次。请点击下方按钮分享手机号，或向管理员索取新的邀请链接。"
+        }
+        K::InviteExpired => {
+            "该邀请码已过期。请点击下方按钮分享手机号，或向管理员索取新的邀请链接。"
+        }
+        K::Welcome => {
+            "注册成功！{name}，欢迎使用驻村工作助手。\n单位：{unit}\n身份：{roles}\n\n发送 /help 查看可用的命令。"
+        }
+        K::AlreadyRegistered => "您已经注册过了（{name}）。发送 /help 查看可用的命令。",
+        K::DbUnavailable => "系统暂时无法保存，您刚才的消息没有被记录，请稍后重新发送。",
+        K::UnknownCommand => "没有这个命令。",
+        K::HelpHeader => "可用的命令：",
+        K::HelpFooter => "切换语言：/lang zh 或 /lang en",
+        K::LangUsage => "用法：/lang zh（中文）或 /lang en（English）",
+        K::LangSet => "已切换为中文。",
+        K::NothingToDo => {
+            "收到。目前您的身份没有需要通过消息办理的事项。发送 /help 查看可用的命令。"
+        }
+        K::Unsupported => "暂不支持这种消息。发送 /help 查看可用的命令。",
+        K::CmdStart => "开始 / 注册",
+        K::CmdHelp => "查看帮助",
+        K::CmdLang => "切换语言（zh / en）",
+        K::RoleCadre => "驻村干部",
+        K::RoleApprover => "审批人",
+        K::RoleTutor => "辅导员",
+        K::RoleReporter => "动态报送员",
+        K::RoleAdmin => "管理员",
+    }
+}
+
+fn en(k: K) -> &'static str {
+    match k {
+        K::AskContact => {
+            "Hello! This is the village-work assistant. Tap “Share my phone number” below to register, or open the invite link your administrator gave you."
+        }
+        K::ShareContactButton => "📱 Share my phone number",
+        K::NotOwnContact => {
+            "Please share your own phone number with the button below, not someone else's contact."
+        }
+        K::NotOnRoster => {
+            "The phone number {phone} is not on the roster, so it cannot be registered. Please ask the organisation department's administrator to check the roster."
+        }
+        K::Deactivated => {
+            "Your account has been deactivated. Please contact the organisation department's administrator if this is a mistake."
+        }
+        K::PersonTaken => {
+            "This roster entry is already linked to another Telegram account. Ask an administrator to change it."
+        }
+        K::AccountTaken => {
+            "Your Telegram account is already linked to another roster entry. Ask an administrator if this is wrong."
+        }
+        K::InviteUnknown => {
+            "This invite code is not valid. Check the link, or share your phone number with the button below."
+        }
+        K::InviteUsed => {
+            "This invite code has already been used; each code works once. Share your phone number below, or ask for a new invite link."
+        }
+        K::InviteExpired => {
+            "This invite code has expired. Share your phone number below, or ask for a new invite link."
+        }
+        K::Welcome => {
+            "You are registered, {name}. Welcome!\nUnit: {unit}\nRoles: {roles}\n\nSend /help to see what you can do."
+        }
+        K::AlreadyRegistered => {
+            "You are already registered ({name}). Send /help to see what you can do."
+        }
+        K::DbUnavailable => {
+            "The system cannot save right now: your last message was NOT recorded. Please send it again in a moment."
+        }
+        K::UnknownCommand => "There is no such command.",
+        K::HelpHeader => "Commands:",
+        K::HelpFooter => "Language: /lang zh or /lang en",
+        K::LangUsage => "Usage: /lang zh (中文) or /lang en (English)",
+        K::LangSet => "Language set to English.",
+        K::NothingToDo => {
+            "Received. Your roles have nothing to handle by message yet. Send /help to see what you can do."
+        }
+        K::Unsupported => {
+            "This kind of message is not supported. Send /help to see what you can do."
+        }
+        K::CmdStart => "start / register",
+        K::CmdHelp => "show help",
+        K::CmdLang => "switch language (zh / en)",
+        K::RoleCadre => "village cadre",
+        K::RoleApprover => "approver",
+        K::RoleTutor => "tutor",
+        K::RoleReporter => "reporter",
+        K::RoleAdmin => "administrator",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_replaces_every_placeholder() {
+        assert_eq!(
+            fill("{a} and {b}, {a}", &[("a", "x"), ("b", "y")]),
+            "x and y, x"
+        );
+    }
+
+    #[test]
+    fn role_names_join_per_language() {
+        let roles = Roles::parse_list("approver;reporter").unwrap();
+        assert_eq!(role_names(Lang::Zh, roles), "审批人、动态报送员");
+        assert_eq!(role_names(Lang::En, roles), "approver, reporter");
+    }
+}
