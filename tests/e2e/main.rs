@@ -1,1 +1,7 @@
+//! End-to-end tests: the real teloxide dispatcher, handlers and storage, talking to a fake
+//! Telegram Bot API on loopback; and the `zhucun` binary run as an operator would.
 
+mod support;
+
+mod cli;
+mod registration;

@@ -1,0 +1,186 @@
+//! The `zhucun` binary as an operator runs it: import, invite, serve, and its errors.
+
+use crate::on_both_engines;
+use crate::support::ROSTER;
+use fakebot::FakeTelegram;
+use fakebot::updates::{self, TgUser};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+use storage::Engine;
+use storage::testing::TestDb;
+
+on_both_engines!(
+    import_then_serve_registers_by_contact_and_by_invite,
+    import_validates_the_whole_file_first,
+    import_twice_changes_nothing_the_second_time,
+);
+
+fn zhucun(db_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zhucun"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db_url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run zhucun")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write file");
+    path.display().to_string()
+}
+
+/// Kills the served process when the test ends, however it ends.
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn import_then_serve_registers_by_contact_and_by_invite(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    let tg = FakeTelegram::start().await;
+
+    let out = run(zhucun(&db.url).args(["import", &roster]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("5 added"), "{}", stdout(&out));
+
+    // invite asks Telegram for the bot's username when the config does not name it.
+    let out = run(zhucun(&db.url)
+        .args(["invite", "+86 138-0000-0003"])
+        .env("TELOXIDE_TOKEN", fakebot::TOKEN)
+        .env("TELOXIDE_API_URL", tg.url()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let link = stdout(&out).trim().to_string();
+    let code = link
+        .strip_prefix("https://t.me/zhucun_test_bot?start=")
+        .unwrap_or_else(|| panic!("unexpected link {link}"))
+        .to_string();
+
+    let child = zhucun(&db.url)
+        .arg("serve")
+        .env("TELOXIDE_TOKEN", fakebot::TOKEN)
+        .env("TELOXIDE_API_URL", tg.url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve");
+    let _served = Served(child);
+    tg.wait_for(Duration::from_secs(30), |c| c.method == "getUpdates")
+        .await
+        .expect("serve polls for updates");
+    let menu = tg.calls_to("setMyCommands");
+    assert!(!menu.is_empty(), "serve sets the command menu");
+    assert!(menu[0].body.to_string().contains("\"help\""));
+
+    let zhang = TgUser::new(8001, "张三");
+    tg.push_update(updates::contact(&zhang, "13800000001", Some(zhang.id)));
+    let welcome = tg.next_to(zhang.id).await;
+    assert!(welcome.text().unwrap().contains("注册成功"), "{welcome}");
+
+    let wang = TgUser::new(8002, "王五");
+    tg.push_update(updates::text(&wang, &format!("/start {code}")));
+    let welcome = tg.next_to(wang.id).await;
+    assert!(welcome.text().unwrap().contains("王五"), "{welcome}");
+
+    let spoofer = TgUser::new(8003, "冒充者");
+    tg.push_update(updates::contact(&spoofer, "13800000002", Some(8002)));
+    let refused = tg.next_to(spoofer.id).await;
+    assert!(refused.text().unwrap().contains("本人"), "{refused}");
+    assert!(db.store.person_by_tg(spoofer.id).await.unwrap().is_none());
+}
+
+async fn import_validates_the_whole_file_first(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "name,phone,roles,unit,topics
+张三,13800000001,cadre,贵阳市/乌当区/新堡乡/谷溪村,
+李四,1380000,approver,贵阳市/乌当区/新堡乡,
+王五,13800000003,mayor,贵阳市/乌当区,
+钱七,13800000005,tutor,贵阳市/乌当区,
+",
+    );
+    let out = run(zhucun(&db.url).args(["import", &bad]));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("line 3: phone"), "{err}");
+    assert!(err.contains("line 4: unknown role `mayor`"), "{err}");
+    assert!(err.contains("line 5: a tutor needs at least one topic"), "{err}");
+    assert!(err.contains("3 error(s); nothing was imported"), "{err}");
+    assert!(db.store.people().await.unwrap().is_empty(), "nothing imported");
+}
+
+async fn import_twice_changes_nothing_the_second_time(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    assert!(run(zhucun(&db.url).args(["import", &roster])).status.success());
+    let before = db.store.people().await.unwrap();
+    let out = run(zhucun(&db.url).args(["import", &roster]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("0 added, 0 updated, 5 unchanged, 0 deactivated, 0 units created"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(db.store.people().await.unwrap(), before);
+}
+
+/// Every failure an operator can cause is one line on stderr and a non-zero exit.
+#[test]
+fn operator_errors_are_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("z.db").display());
+    let bad_toml = write(dir.path(), "bad.toml", "[logs]\nbackdate_days = \"three\"\n");
+    let bad_tz = write(dir.path(), "tz.toml", "timezone = \"Mars/Olympus\"\n");
+    let cases: Vec<(Command, &str)> = vec![
+        ({ let mut c = zhucun(&sqlite); c.arg("serve"); c }, "TELOXIDE_TOKEN is not set"),
+        (
+            { let mut c = zhucun("postgres://postgres@127.0.0.1:1/none"); c.arg("migrate"); c },
+            "cannot open database postgres://postgres@127.0.0.1:1/none",
+        ),
+        (
+            { let mut c = zhucun("mysql://x"); c.arg("migrate"); c },
+            "database_url: must start with sqlite:// or postgres://",
+        ),
+        ({ let mut c = zhucun(&sqlite); c.args(["--config", &bad_toml, "migrate"]); c }, "line 2"),
+        ({ let mut c = zhucun(&sqlite); c.args(["--config", &bad_tz, "migrate"]); c }, "timezone"),
+        (
+            { let mut c = zhucun(&sqlite); c.args(["--config", "/nonexistent.toml", "migrate"]); c },
+            "cannot read config file /nonexistent.toml",
+        ),
+        ({ let mut c = zhucun(&sqlite); c.args(["import", "/nonexistent.csv"]); c }, "cannot read /nonexistent.csv"),
+        ({ let mut c = zhucun(&sqlite); c.args(["invite", "12345"]); c }, "not a mainland mobile number"),
+    ];
+    for (mut cmd, expected) in cases {
+        let out = run(&mut cmd);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{cmd:?} should fail");
+        assert!(err.contains(expected), "{cmd:?}: expected {expected:?} in {err:?}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{cmd:?}: not one line: {err:?}");
+        assert!(err.starts_with("error: "), "{err:?}");
+        assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err:?}");
+    }
+}

@@ -1,0 +1,141 @@
+//! The scenario harness: a fresh database, the fake Bot API and the real bot, per test.
+
+#![allow(dead_code)]
+
+use chrono::{DateTime, TimeZone, Utc};
+use domain::config::Config;
+use domain::{Clock, ManualClock};
+use fakebot::updates::{self, TgUser};
+use fakebot::{Call, FakeTelegram};
+use std::sync::Arc;
+use std::time::Duration;
+use storage::Engine;
+use storage::testing::TestDb;
+use teloxide::Bot;
+
+/// The roster of SPEC's example.
+pub const ROSTER: &str = "name,phone,roles,unit,topics
+张三,13800000001,cadre,贵阳市/乌当区/新堡乡/谷溪村,
+李四,13800000002,approver,贵阳市/乌当区/新堡乡,
+王五,13800000003,approver;reporter,贵阳市/乌当区,
+赵六,13800000004,approver;admin,贵阳市,
+钱七,13800000005,tutor,贵阳市/乌当区,农业技术;产业发展
+";
+
+pub struct TestApp {
+    pub tg: FakeTelegram,
+    pub db: TestDb,
+    pub app: bot::Ctx,
+    pub clock: Arc<ManualClock>,
+    running: Option<bot::Running>,
+}
+
+/// 2026-11-25 10:00 in Asia/Shanghai.
+pub fn default_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap()
+}
+
+impl TestApp {
+    /// The bot running against a fresh database holding `ROSTER`.
+    pub async fn start(engine: Engine) -> TestApp {
+        TestApp::start_with(engine, Config::default(), Some(ROSTER)).await
+    }
+
+    pub async fn start_with(engine: Engine, config: Config, roster: Option<&str>) -> TestApp {
+        let config = config.validate().expect("valid test config");
+        let db = TestDb::new(engine).await;
+        let tg = FakeTelegram::start().await;
+        let clock = Arc::new(ManualClock::new(default_now()));
+        let app = Arc::new(bot::App {
+            store: db.store.clone(),
+            config: Arc::new(config),
+            clock: clock.clone(),
+        });
+        let t = TestApp {
+            tg,
+            db,
+            app,
+            clock,
+            running: None,
+        };
+        if let Some(csv) = roster {
+            t.import(csv).await;
+        }
+        t.run().await
+    }
+
+    async fn run(mut self) -> TestApp {
+        let bot = Bot::new(fakebot::TOKEN).set_api_url(self.tg.url().parse().expect("fake URL"));
+        self.running = Some(
+            bot::spawn_polling(bot, self.app.clone(), Duration::from_secs(1)).await,
+        );
+        self
+    }
+
+    pub async fn import(&self, csv: &str) -> storage::ImportSummary {
+        let entries = domain::roster::parse(csv, &self.app.config.tutoring.topics)
+            .expect("valid test roster");
+        self.db
+            .store
+            .import_roster(&entries, self.clock.now())
+            .await
+            .expect("import")
+    }
+
+    pub fn store(&self) -> &storage::Store {
+        &self.db.store
+    }
+
+    /// Injects an update as Telegram would deliver it; returns its update_id.
+    pub fn send(&self, update: serde_json::Value) -> i64 {
+        self.tg.push_update(update)
+    }
+
+    pub fn text(&self, user: &TgUser, text: &str) -> i64 {
+        self.send(updates::text(user, text))
+    }
+
+    /// The next message the bot sends to this user's private chat.
+    pub async fn reply(&self, user: &TgUser) -> Call {
+        self.tg.next_to(user.id).await
+    }
+
+    /// Sends `text` and returns the bot's answer.
+    pub async fn ask(&self, user: &TgUser, text: &str) -> Call {
+        self.text(user, text);
+        self.reply(user).await
+    }
+
+    /// Registers `user` as the roster person with `phone` by sharing his own contact.
+    pub async fn register(&self, user: &TgUser, phone: &str) -> Call {
+        self.send(updates::contact(user, phone, Some(user.id)));
+        let welcome = self.reply(user).await;
+        assert!(
+            welcome.text().unwrap_or_default().contains("注册成功")
+                || welcome.text().unwrap_or_default().contains("registered"),
+            "registration failed: {welcome}"
+        );
+        welcome
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+}
+
+/// Generates one `#[tokio::test]` per engine for each `async fn(Engine)` named.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(storage::Engine::Sqlite).await; } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(storage::Engine::Postgres).await; } )*
+        }
+    };
+}
