@@ -91,6 +91,10 @@ pub struct RegistrationConfig {
 pub struct LogsConfig {
     pub backdate_days: u32,
     pub max_text_chars: usize,
+    /// Larger files are refused (the Bot API cannot download more than 20 MB).
+    pub max_file_mb: u64,
+    /// Parts of an album arriving within this quiet time get one receipt together.
+    pub album_wait_ms: u64,
     /// When set, photos and files of logs are also downloaded into this directory.
     pub archive_dir: Option<PathBuf>,
 }
@@ -165,6 +169,8 @@ impl Default for LogsConfig {
         LogsConfig {
             backdate_days: 3,
             max_text_chars: 4000,
+            max_file_mb: 20,
+            album_wait_ms: 1500,
             archive_dir: None,
         }
     }

@@ -6,11 +6,13 @@ pub mod clock;
 pub mod config;
 pub mod dates;
 pub mod leave;
+pub mod notify;
 pub mod phone;
 pub mod roles;
 pub mod roster;
 pub mod routing;
 pub mod units;
+pub mod worklog;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use roles::{Role, Roles};

@@ -14,10 +14,14 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 use std::time::Duration;
 
+mod logs;
+mod outbox;
 mod people;
 pub mod testing;
 mod updates;
 
+pub use logs::{EditedLog, LogReceipt, NewLog, PendingArchive, Recorded};
+pub use outbox::{Delivery, OutboxItem};
 pub use people::{BindFailure, ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +110,15 @@ macro_rules! in_tx {
         }
     };
 }
-pub(crate) use {in_tx, on_db};
+/// Implements a crate-internal trait of transaction queries for both engines' connections,
+/// so that helpers can be called from inside `in_tx!` bodies (`tx.helper(..)`).
+macro_rules! impl_for_connections {
+    (impl $trait:ident { $($body:tt)* }) => {
+        impl $trait for sqlx::SqliteConnection { $($body)* }
+        impl $trait for sqlx::PgConnection { $($body)* }
+    };
+}
+pub(crate) use {impl_for_connections, in_tx, on_db};
 
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()

@@ -1,16 +1,11 @@
 //! Roster import, invites, registration and update claims, on both engines.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use domain::roster;
-use storage::{RegisterError, RegisterOutcome, Store};
+mod common;
 
-/// Generates one `#[tokio::test]` per engine from an `async fn(Store)`.
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test] async fn $name() { let db = storage::testing::TestDb::new(storage::Engine::Sqlite).await; super::$name(db.store.clone()).await; } )* }
-        mod postgres { $( #[tokio::test] async fn $name() { let db = storage::testing::TestDb::new(storage::Engine::Postgres).await; super::$name(db.store.clone()).await; } )* }
-    };
-}
+use common::{ROSTER, entries, now};
+
+use chrono::Duration;
+use storage::{RegisterError, RegisterOutcome, Store};
 
 on_both_engines!(
     import_creates_people_and_units_with_levels,
@@ -20,23 +15,6 @@ on_both_engines!(
     contact_registration_refuses_what_it_must,
     redelivered_update_is_claimed_once,
 );
-
-const ROSTER: &str = "name,phone,roles,unit,topics
-张三,13800000001,cadre,贵阳市/乌当区/新堡乡/谷溪村,
-李四,13800000002,approver,贵阳市/乌当区/新堡乡,
-王五,13800000003,approver;reporter,贵阳市/乌当区,
-赵六,13800000004,approver;admin,贵阳市,
-钱七,13800000005,tutor,贵阳市/乌当区,农业技术;产业发展
-";
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap()
-}
-
-fn entries(text: &str) -> Vec<roster::RosterEntry> {
-    let topics = domain::config::Config::default().tutoring.topics;
-    roster::parse(text, &topics).expect("valid roster")
-}
 
 async fn import_creates_people_and_units_with_levels(store: Store) {
     let summary = store.import_roster(&entries(ROSTER), now()).await.unwrap();

@@ -1,0 +1,387 @@
+//! Work logs: recording (single messages and album parts), edits, the month's log days, and
+//! the attachments waiting to be archived.
+
+use crate::outbox::OutboxTx;
+use crate::{Result, Store, in_tx, ms, on_db};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::attendance::Month;
+use domain::notify::Notification;
+use domain::worklog::LogInput;
+
+/// Where a log came from and what day it is for.
+#[derive(Debug, Clone)]
+pub struct NewLog<'a> {
+    pub person_id: i64,
+    pub day: NaiveDate,
+    pub at: DateTime<Utc>,
+    pub input: &'a LogInput,
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub backdated: bool,
+}
+
+/// What the receipt of a log says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogReceipt {
+    pub log_id: i64,
+    pub person_id: i64,
+    pub seq: i64,
+    pub day: NaiveDate,
+    pub attachments: i64,
+    /// Distinct days with a log in the month of `day`, for the attendance rule.
+    pub month_log_dates: Vec<NaiveDate>,
+}
+
+/// The outcome of recording one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// A log of its own: the caller answers with this receipt now.
+    Log(LogReceipt),
+    /// Part of an album: one receipt for the whole album is queued in the outbox and sent
+    /// once no part has arrived for the album's quiet time.
+    AlbumPart { log_id: i64, new_log: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditedLog {
+    pub log_id: i64,
+    pub seq: i64,
+    pub day: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingArchive {
+    pub id: i64,
+    pub log_id: i64,
+    pub person_id: i64,
+    pub day: NaiveDate,
+    pub kind: String,
+    pub file_id: String,
+    pub file_unique_id: String,
+    pub file_name: Option<String>,
+    pub attempts: i64,
+}
+
+impl Store {
+    /// Records a message as a work log in one transaction. Album parts (same
+    /// `media_group_id`) join one log; a redelivered file is never counted twice.
+    /// `receipt_at` is when the album's receipt may be sent (extended by every part).
+    pub async fn record_log(&self, log: NewLog<'_>, receipt_at: DateTime<Utc>) -> Result<Recorded> {
+        let input = log.input;
+        let now = ms(log.at);
+        let recorded = in_tx!(self, tx => {
+            // A no-op write that locks the person's row (PostgreSQL; SQLite is already
+            // serialised by BEGIN IMMEDIATE): his logs are numbered one at a time.
+            sqlx::query("UPDATE people SET log_seq = log_seq WHERE id = $1")
+                .bind(log.person_id)
+                .execute(&mut *tx)
+                .await?;
+            let existing: Option<(i64,)> = match &input.media_group_id {
+                Some(group) => sqlx::query_as(
+                    "SELECT id FROM logs WHERE person_id = $1 AND media_group_id = $2",
+                )
+                .bind(log.person_id)
+                .bind(group)
+                .fetch_optional(&mut *tx)
+                .await?,
+                None => None,
+            };
+            let (log_id, new_log) = match existing {
+                Some((id,)) => {
+                    if let Some(text) = input.clean_text() {
+                        // A caption may come on any part of an album; keep the first one.
+                        sqlx::query(
+                            "UPDATE logs SET text = $1, updated_at = $2 WHERE id = $3 AND text IS NULL",
+                        )
+                        .bind(text)
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    (id, false)
+                }
+                None => {
+                    let (seq,): (i64,) = sqlx::query_as(
+                        "UPDATE people SET log_seq = log_seq + 1 WHERE id = $1 RETURNING log_seq",
+                    )
+                    .bind(log.person_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let (id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO logs (person_id, seq, day, kind, text, latitude, longitude,
+                             media_group_id, backdated, chat_id, message_id, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                         RETURNING id",
+                    )
+                    .bind(log.person_id)
+                    .bind(seq)
+                    .bind(log.day)
+                    .bind(input.kind())
+                    .bind(input.clean_text())
+                    .bind(input.location.map(|l| l.0))
+                    .bind(input.location.map(|l| l.1))
+                    .bind(input.media_group_id.as_deref())
+                    .bind(log.backdated)
+                    .bind(log.chat_id)
+                    .bind(log.message_id)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    (id, true)
+                }
+            };
+            sqlx::query(
+                "INSERT INTO log_messages (chat_id, message_id, log_id) VALUES ($1, $2, $3)
+                 ON CONFLICT (chat_id, message_id) DO NOTHING",
+            )
+            .bind(log.chat_id)
+            .bind(log.message_id)
+            .bind(log_id)
+            .execute(&mut *tx)
+            .await?;
+            for a in &input.attachments {
+                sqlx::query(
+                    "INSERT INTO log_attachments
+                         (log_id, kind, file_id, file_unique_id, file_size, mime, file_name, message_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (log_id, file_unique_id) DO NOTHING",
+                )
+                .bind(log_id)
+                .bind(a.kind.as_str())
+                .bind(&a.file_id)
+                .bind(&a.file_unique_id)
+                .bind(a.size.and_then(|s| i64::try_from(s).ok()))
+                .bind(a.mime.as_deref())
+                .bind(a.file_name.as_deref())
+                .bind(log.message_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if input.media_group_id.is_some() {
+                let receipt = Notification::LogReceipt { log_id };
+                tx.enqueue(
+                    log.chat_id,
+                    Some(log.person_id),
+                    &receipt,
+                    Some(&format!("log-receipt:{log_id}")),
+                    receipt_at,
+                    log.at,
+                )
+                .await?;
+                Recorded::AlbumPart { log_id, new_log }
+            } else {
+                Recorded::Log(tx.receipt(log_id).await?)
+            }
+        });
+        Ok(recorded)
+    }
+
+    /// The receipt of a log as it stands now.
+    pub async fn log_receipt(&self, log_id: i64) -> Result<Option<LogReceipt>> {
+        let exists: Option<(i64,)> = on_db!(self, pool =>
+            sqlx::query_as("SELECT id FROM logs WHERE id = $1").bind(log_id).fetch_optional(pool).await?);
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let receipt = on_db!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            conn.receipt(log_id).await?
+        });
+        Ok(Some(receipt))
+    }
+
+    /// Applies an edit of a message that is part of one of `person_id`'s logs; the earlier
+    /// text is kept in `log_edits`. `None` when the message is not a log of his.
+    pub async fn edit_log(
+        &self,
+        person_id: i64,
+        chat_id: i64,
+        message_id: i64,
+        new_text: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<EditedLog>> {
+        let found = in_tx!(self, tx => {
+            let row: Option<(i64, i64, NaiveDate, Option<String>)> = sqlx::query_as(
+                "SELECT l.id, l.seq, l.day, l.text FROM log_messages m JOIN logs l ON l.id = m.log_id
+                 WHERE m.chat_id = $1 AND m.message_id = $2 AND l.person_id = $3",
+            )
+            .bind(chat_id)
+            .bind(message_id)
+            .bind(person_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match row {
+                None => None,
+                Some((log_id, seq, day, old_text)) => {
+                    sqlx::query(
+                        "INSERT INTO log_edits (log_id, old_text, new_text, edited_at) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(log_id)
+                    .bind(old_text.as_deref())
+                    .bind(new_text)
+                    .bind(ms(at))
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("UPDATE logs SET text = $1, updated_at = $2 WHERE id = $3")
+                        .bind(new_text)
+                        .bind(ms(at))
+                        .bind(log_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    Some(EditedLog { log_id, seq, day })
+                }
+            }
+        });
+        Ok(found)
+    }
+
+    /// The earlier texts of a log, oldest first (the audit trail of edits).
+    pub async fn log_history(&self, log_id: i64) -> Result<Vec<Option<String>>> {
+        let sql = "SELECT old_text FROM log_edits WHERE log_id = $1 ORDER BY id";
+        let rows: Vec<(Option<String>,)> =
+            on_db!(self, pool => sqlx::query_as(sql).bind(log_id).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// The current text of a log.
+    pub async fn log_text(&self, log_id: i64) -> Result<Option<String>> {
+        let sql = "SELECT text FROM logs WHERE id = $1";
+        let row: Option<(Option<String>,)> =
+            on_db!(self, pool => sqlx::query_as(sql).bind(log_id).fetch_optional(pool).await?);
+        Ok(row.and_then(|r| r.0))
+    }
+
+    /// Distinct days of `month` on which the person has a log.
+    pub async fn log_dates(&self, person_id: i64, month: Month) -> Result<Vec<NaiveDate>> {
+        let sql = "SELECT DISTINCT day FROM logs WHERE person_id = $1 AND day >= $2 AND day <= $3 ORDER BY day";
+        let rows: Vec<(NaiveDate,)> = on_db!(self, pool => sqlx::query_as(sql)
+            .bind(person_id)
+            .bind(month.first_day())
+            .bind(month.last_day())
+            .fetch_all(pool)
+            .await?);
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Number of logs and of attachments of a person (all time).
+    pub async fn log_counts(&self, person_id: i64) -> Result<(i64, i64)> {
+        let sql = "SELECT (SELECT COUNT(*) FROM logs WHERE person_id = $1),
+                          (SELECT COUNT(*) FROM log_attachments a JOIN logs l ON l.id = a.log_id
+                           WHERE l.person_id = $1)";
+        let row: (i64, i64) =
+            on_db!(self, pool => sqlx::query_as(sql).bind(person_id).fetch_one(pool).await?);
+        Ok(row)
+    }
+
+    /// Attachments not yet archived whose next attempt is due.
+    pub async fn attachments_to_archive(
+        &self,
+        now: DateTime<Utc>,
+        max_attempts: i64,
+        limit: i64,
+    ) -> Result<Vec<PendingArchive>> {
+        let sql = "SELECT a.id, a.log_id, l.person_id, l.day, a.kind, a.file_id, a.file_unique_id,
+                          a.file_name, a.archive_attempts
+                   FROM log_attachments a JOIN logs l ON l.id = a.log_id
+                   WHERE a.archived_path IS NULL AND a.archive_after <= $1 AND a.archive_attempts < $2
+                   ORDER BY a.id LIMIT $3";
+        type Row = (
+            i64,
+            i64,
+            i64,
+            NaiveDate,
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+        );
+        let rows: Vec<Row> = on_db!(self, pool => sqlx::query_as(sql)
+            .bind(ms(now))
+            .bind(max_attempts)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?);
+        Ok(rows
+            .into_iter()
+            .map(|r| PendingArchive {
+                id: r.0,
+                log_id: r.1,
+                person_id: r.2,
+                day: r.3,
+                kind: r.4,
+                file_id: r.5,
+                file_unique_id: r.6,
+                file_name: r.7,
+                attempts: r.8,
+            })
+            .collect())
+    }
+
+    pub async fn mark_archived(&self, attachment_id: i64, path: &str) -> Result<()> {
+        let sql =
+            "UPDATE log_attachments SET archived_path = $1, archive_error = NULL WHERE id = $2";
+        on_db!(self, pool => sqlx::query(sql).bind(path).bind(attachment_id).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Records a failed download; the next attempt waits until `retry_at`.
+    pub async fn archive_failed(
+        &self,
+        attachment_id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let sql = "UPDATE log_attachments SET archive_attempts = archive_attempts + 1,
+                       archive_error = $1, archive_after = $2 WHERE id = $3";
+        on_db!(self, pool => sqlx::query(sql).bind(error).bind(ms(retry_at)).bind(attachment_id).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Archive paths of a log's attachments (None where not archived yet).
+    pub async fn archived_paths(&self, log_id: i64) -> Result<Vec<Option<String>>> {
+        let sql = "SELECT archived_path FROM log_attachments WHERE log_id = $1 ORDER BY id";
+        let rows: Vec<(Option<String>,)> =
+            on_db!(self, pool => sqlx::query_as(sql).bind(log_id).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+}
+
+/// Queries that run inside a transaction (or on a connection) of either engine.
+pub(crate) trait LogTx {
+    async fn receipt(&mut self, log_id: i64) -> Result<LogReceipt>;
+}
+
+crate::impl_for_connections! {
+    impl LogTx {
+        async fn receipt(&mut self, log_id: i64) -> Result<LogReceipt> {
+            let (person_id, seq, day, attachments): (i64, i64, NaiveDate, i64) = sqlx::query_as(
+                "SELECT l.person_id, l.seq, l.day,
+                        (SELECT COUNT(*) FROM log_attachments a WHERE a.log_id = l.id)
+                 FROM logs l WHERE l.id = $1",
+            )
+            .bind(log_id)
+            .fetch_one(&mut *self)
+            .await?;
+            let month = Month::of(day);
+            let dates: Vec<(NaiveDate,)> = sqlx::query_as(
+                "SELECT DISTINCT day FROM logs WHERE person_id = $1 AND day >= $2 AND day <= $3
+                 ORDER BY day",
+            )
+            .bind(person_id)
+            .bind(month.first_day())
+            .bind(month.last_day())
+            .fetch_all(&mut *self)
+            .await?;
+            Ok(LogReceipt {
+                log_id,
+                person_id,
+                seq,
+                day,
+                attachments,
+                month_log_dates: dates.into_iter().map(|d| d.0).collect(),
+            })
+        }
+    }
+}

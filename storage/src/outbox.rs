@@ -1,0 +1,213 @@
+//! The outbox: notifications written in the same transaction as the change that causes
+//! them, then claimed and delivered by senders (any number of instances).
+
+use crate::{Engine, Result, Store, ms, on_db};
+use chrono::{DateTime, TimeZone, Utc};
+use domain::notify::Notification;
+
+/// A claimed notification, leased to one sender until it reports the outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub chat_id: i64,
+    pub person_id: Option<i64>,
+    /// `None` if the stored payload cannot be read (written by a newer version).
+    pub notification: Option<Notification>,
+    /// Set when an earlier version of this notification was sent: edit that message.
+    pub sent_message_id: Option<i64>,
+    pub attempts: i64,
+    /// `not_before` at claim time: a later change of the row means "send again".
+    pub due_at: i64,
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent {
+        message_id: Option<i64>,
+    },
+    /// Try again at `at` (rate limit, network error, server error).
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    /// Give up (bad request, too many attempts).
+    Failed {
+        error: String,
+    },
+    /// The person blocked the bot: give up and mark him unreachable.
+    Blocked {
+        error: String,
+    },
+}
+
+pub(crate) trait OutboxTx {
+    async fn enqueue(
+        &mut self,
+        chat_id: i64,
+        person_id: Option<i64>,
+        notification: &Notification,
+        dedup_key: Option<&str>,
+        not_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+}
+
+crate::impl_for_connections! {
+    impl OutboxTx {
+        /// Queues a notification. With a `dedup_key`, an existing row is updated instead
+        /// (its time moved and, if it was sent already, marked to be sent again as an edit).
+        async fn enqueue(
+            &mut self,
+            chat_id: i64,
+            person_id: Option<i64>,
+            notification: &Notification,
+            dedup_key: Option<&str>,
+            not_before: DateTime<Utc>,
+            now: DateTime<Utc>,
+        ) -> Result<()> {
+            let payload = serde_json::to_string(notification).unwrap_or_default();
+            sqlx::query(
+                "INSERT INTO outbox (chat_id, person_id, payload, dedup_key, not_before, status, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6)
+                 ON CONFLICT (dedup_key) DO UPDATE SET
+                     not_before = excluded.not_before, payload = excluded.payload,
+                     status = 'pending', attempts = 0, last_error = NULL",
+            )
+            .bind(chat_id)
+            .bind(person_id)
+            .bind(payload)
+            .bind(dedup_key)
+            .bind(ms(not_before))
+            .bind(ms(now))
+            .execute(&mut *self)
+            .await?;
+            Ok(())
+        }
+    }
+}
+
+type ClaimRow = (i64, i64, Option<i64>, String, Option<i64>, i64, i64);
+
+impl Store {
+    /// Leases up to `limit` due notifications to the caller until `now + lease`. Several
+    /// senders never get the same row (SKIP LOCKED on PostgreSQL; SQLite has one writer).
+    pub async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>> {
+        const PICK: &str = "SELECT id FROM outbox
+             WHERE status = 'pending' AND not_before <= $2
+               AND (locked_until IS NULL OR locked_until < $2)
+             ORDER BY not_before, id LIMIT $3";
+        let sql = match self.engine() {
+            Engine::Sqlite => format!(
+                "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 WHERE id IN ({PICK})
+                 RETURNING id, chat_id, person_id, payload, sent_message_id, attempts, not_before"
+            ),
+            Engine::Postgres => format!(
+                "UPDATE outbox SET locked_until = $1, attempts = attempts + 1
+                 WHERE id IN ({PICK} FOR UPDATE SKIP LOCKED)
+                 RETURNING id, chat_id, person_id, payload, sent_message_id, attempts, not_before"
+            ),
+        };
+        let mut rows: Vec<ClaimRow> = on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(ms(now + lease))
+            .bind(ms(now))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?);
+        rows.sort_by_key(|r| r.0);
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, chat_id, person_id, payload, sent_message_id, attempts, due_at)| OutboxItem {
+                    id,
+                    chat_id,
+                    person_id,
+                    notification: serde_json::from_str(&payload).ok(),
+                    sent_message_id,
+                    attempts,
+                    due_at,
+                },
+            )
+            .collect())
+    }
+
+    /// Records the outcome of delivering a claimed item.
+    pub async fn finish_delivery(
+        &self,
+        item: &OutboxItem,
+        outcome: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        match outcome {
+            Delivery::Sent { message_id } => {
+                // If the row was re-queued while we sent (another album part), stay pending
+                // so the next round edits the message we just sent.
+                let sql = "UPDATE outbox SET
+                        sent_message_id = COALESCE($1, sent_message_id), sent_at = $2,
+                        locked_until = NULL,
+                        status = CASE WHEN not_before = $3 THEN 'sent' ELSE status END
+                    WHERE id = $4";
+                on_db!(self, pool => sqlx::query(sql)
+                    .bind(*message_id)
+                    .bind(ms(now))
+                    .bind(item.due_at)
+                    .bind(item.id)
+                    .execute(pool)
+                    .await?
+                    .rows_affected());
+            }
+            Delivery::Retry { at, error } => {
+                let sql = "UPDATE outbox SET not_before = $1, locked_until = NULL, last_error = $2
+                    WHERE id = $3 AND not_before = $4";
+                on_db!(self, pool => sqlx::query(sql)
+                    .bind(ms(*at))
+                    .bind(error)
+                    .bind(item.id)
+                    .bind(item.due_at)
+                    .execute(pool)
+                    .await?
+                    .rows_affected());
+            }
+            Delivery::Failed { error } | Delivery::Blocked { error } => {
+                let sql =
+                    "UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $1
+                    WHERE id = $2";
+                on_db!(self, pool => sqlx::query(sql).bind(error).bind(item.id).execute(pool).await?.rows_affected());
+                if let (Delivery::Blocked { .. }, Some(person_id)) = (outcome, item.person_id) {
+                    self.set_unreachable(person_id, true).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn set_unreachable(&self, person_id: i64, unreachable: bool) -> Result<()> {
+        let sql = "UPDATE people SET unreachable = $1 WHERE id = $2";
+        on_db!(self, pool => sqlx::query(sql).bind(unreachable).bind(person_id).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// When the next pending notification falls due, if any (lets senders sleep until then).
+    pub async fn next_outbox_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let sql = "SELECT MIN(not_before) FROM outbox WHERE status = 'pending'";
+        let (at,): (Option<i64>,) =
+            on_db!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+        Ok(at.and_then(|ms| Utc.timestamp_millis_opt(ms).single()))
+    }
+
+    /// Counts of outbox rows by status (pending, sent, failed), for tests and supervision.
+    pub async fn outbox_counts(&self) -> Result<(i64, i64, i64)> {
+        let sql = "SELECT
+                COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0)
+            FROM outbox";
+        let row: (i64, i64, i64) = on_db!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+        Ok(row)
+    }
+}
