@@ -255,12 +255,8 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
     if let Err(e) = bot::set_commands(&bot).await {
         tracing::warn!(error = %e, "cannot set the command menu");
     }
-    let app = Arc::new(bot::App {
-        store: store.clone(),
-        config: Arc::new(config),
-        clock: Arc::new(SystemClock),
-    });
-    let mut running = if webhook {
+    let app = bot::App::new(store.clone(), config, Arc::new(SystemClock));
+    let listener = if webhook {
         let tg = &app.config.telegram;
         let url = tg.webhook_url.as_deref().ok_or_else(|| {
             anyhow!("serve --webhook needs telegram.webhook_url in the config file")
@@ -271,12 +267,16 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
             .webhook_listen
             .parse()
             .map_err(|e| anyhow!("bad setting telegram.webhook_listen: {e}"))?;
-        bot::spawn_webhook(bot.clone(), app.clone(), url, listen)
-            .await
-            .map_err(|e| anyhow!(e))?
+        bot::Listener::Webhook { url, listen }
     } else {
-        bot::spawn_polling(bot.clone(), app.clone(), Duration::from_secs(30)).await
+        // Must stay below teloxide's HTTP client timeout (17 s).
+        bot::Listener::Polling {
+            timeout: Duration::from_secs(10),
+        }
     };
+    let mut running = bot::Service::start(bot.clone(), app, listener)
+        .await
+        .map_err(|e| anyhow!(e))?;
     tokio::select! {
         _ = shutdown_signal() => {
             tracing::info!("shutting down");

@@ -13,11 +13,15 @@ pub enum Command {
     Start(String),
     Help,
     Lang(String),
+    Log(String),
+    Me,
 }
 
 /// The commands of the menu and of `/help`, with their descriptions, in one list.
 pub fn menu(lang: Lang) -> Vec<(&'static str, &'static str)> {
     vec![
+        ("me", tr(lang, K::CmdMe)),
+        ("log", tr(lang, K::CmdLog)),
         ("help", tr(lang, K::CmdHelp)),
         ("lang", tr(lang, K::CmdLang)),
         ("start", tr(lang, K::CmdStart)),
@@ -66,12 +70,6 @@ pub async fn unknown(bot: Bot, app: Ctx, msg: Message, person: Person) -> Handle
     let lang = app.lang_of(&person);
     let text = format!("{}\n\n{}", tr(lang, K::UnknownCommand), help_text(lang));
     bot.send_message(msg.chat.id, text).await?;
-    Ok(())
-}
-
-pub async fn nothing_to_do(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
-    bot.send_message(msg.chat.id, tr(app.lang_of(&person), K::NothingToDo))
-        .await?;
     Ok(())
 }
 

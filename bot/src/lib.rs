@@ -12,10 +12,14 @@ use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, User};
 use teloxide::update_listeners::Polling;
+use tokio::sync::{Notify, watch};
 
+mod archive;
 mod commands;
 mod registration;
+mod sender;
 pub mod texts;
+mod worklog;
 
 pub use commands::Command;
 use texts::{K, tr};
@@ -25,6 +29,9 @@ pub struct App {
     pub store: Store,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
+    /// Wakes the outbox sender when a handler queued something.
+    sender_wake: Arc<Notify>,
+    archiver_wake: Arc<Notify>,
 }
 
 pub type Ctx = Arc<App>;
@@ -32,6 +39,26 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 pub type HandlerResult = Result<(), HandlerError>;
 
 impl App {
+    pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Ctx {
+        Arc::new(App {
+            store,
+            config: Arc::new(config),
+            clock,
+            sender_wake: Arc::new(Notify::new()),
+            archiver_wake: Arc::new(Notify::new()),
+        })
+    }
+
+    pub fn wake_sender(&self) {
+        self.sender_wake.notify_one();
+    }
+
+    pub fn wake_archiver(&self) {
+        if self.config.logs.archive_dir.is_some() {
+            self.archiver_wake.notify_one();
+        }
+    }
+
     /// The language to answer a person in: his choice, else the configured default.
     pub fn lang_of(&self, person: &Person) -> Lang {
         person.lang.unwrap_or(self.config.language)
@@ -71,14 +98,13 @@ pub fn schema() -> UpdateHandler<HandlerError> {
             teloxide::filter_command::<Command, _>()
                 .branch(case![Command::Start(code)].endpoint(registration::already_registered))
                 .branch(case![Command::Help].endpoint(commands::help))
-                .branch(case![Command::Lang(arg)].endpoint(commands::set_lang)),
+                .branch(case![Command::Lang(arg)].endpoint(commands::set_lang))
+                .branch(case![Command::Log(args)].endpoint(worklog::backdate))
+                .branch(case![Command::Me].endpoint(worklog::me)),
         )
         .branch(Message::filter_contact().endpoint(registration::already_registered_contact))
-        .branch(
-            dptree::filter(|m: Message| m.text().is_some_and(|t| t.starts_with('/')))
-                .endpoint(commands::unknown),
-        )
-        .branch(dptree::endpoint(commands::nothing_to_do));
+        .branch(dptree::filter(is_command_like).endpoint(commands::unknown))
+        .branch(dptree::endpoint(worklog::on_message));
 
     let private_message = Update::filter_message()
         .filter(|m: Message| m.chat.is_private())
@@ -88,9 +114,23 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Identity::Inactive(person)].endpoint(registration::refuse_inactive))
         .branch(case![Identity::Active(person)].chain(registered));
 
+    let private_edit = Update::filter_edited_message()
+        .filter(|m: Message| m.chat.is_private())
+        .filter_map(|m: Message| m.from)
+        .filter_map_async(identify)
+        .branch(case![Identity::Active(person)].endpoint(worklog::on_edit));
+
     dptree::entry()
         .filter_async(claim_update)
         .branch(private_message)
+        .branch(private_edit)
+}
+
+/// `/something` that is not a known command (in text or a caption).
+fn is_command_like(m: Message) -> bool {
+    m.text()
+        .or(m.caption())
+        .is_some_and(|t| t.starts_with('/') && t.len() > 1)
 }
 
 /// Skips updates this service has processed before (redelivery, or another instance).
@@ -146,89 +186,115 @@ pub async fn set_commands(bot: &Bot) -> Result<(), teloxide::RequestError> {
     Ok(())
 }
 
-/// A running dispatcher; `stop` shuts it down gracefully.
-pub struct Running {
-    token: ShutdownToken,
-    task: tokio::task::JoinHandle<()>,
+/// How updates reach the bot.
+pub enum Listener {
+    /// Long polling; `timeout` is how long one getUpdates call waits.
+    Polling { timeout: Duration },
+    /// Telegram posts updates to `url`; the server listens on `listen`.
+    Webhook {
+        url: url::Url,
+        listen: std::net::SocketAddr,
+    },
 }
 
-impl Running {
+/// The running bot: the dispatcher, the outbox sender and (if configured) the archiver.
+pub struct Service {
+    token: ShutdownToken,
+    dispatcher: tokio::task::JoinHandle<()>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+}
+
+impl Service {
+    /// Starts everything; fails only if the webhook cannot be set up.
+    pub async fn start(bot: Bot, app: Ctx, listener: Listener) -> Result<Service, String> {
+        let (stop, stop_rx) = watch::channel(false);
+        let mut workers = vec![tokio::spawn(sender::run(
+            bot.clone(),
+            app.clone(),
+            stop_rx.clone(),
+        ))];
+        if let Some(dir) = app.config.logs.archive_dir.clone() {
+            workers.push(tokio::spawn(archive::run(
+                bot.clone(),
+                app.clone(),
+                dir,
+                stop_rx,
+            )));
+        }
+        let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
+            .dependencies(dptree::deps![app])
+            .default_handler(|upd| async move {
+                tracing::debug!(update_id = upd.id.0, "update not for the bot; ignored");
+            })
+            .error_handler(LoggingErrorHandler::with_custom_text("handler failed"))
+            .build();
+        let token = dispatcher.shutdown_token();
+        let dispatcher = match listener {
+            Listener::Polling { timeout } => {
+                let listener = Polling::builder(bot)
+                    .timeout(timeout)
+                    .delete_webhook()
+                    .await
+                    .build();
+                tokio::spawn(async move {
+                    dispatcher
+                        .dispatch_with_listener(
+                            listener,
+                            LoggingErrorHandler::with_custom_text("getUpdates failed"),
+                        )
+                        .await;
+                })
+            }
+            Listener::Webhook { url, listen } => {
+                use teloxide::update_listeners::webhooks;
+                let tcp = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+                let options = webhooks::Options::new(listen, url);
+                let (listener, stop_flag, router) = webhooks::axum_to_router(bot, options)
+                    .await
+                    .map_err(|e| format!("setWebhook failed: {e}"))?;
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(tcp, router)
+                        .with_graceful_shutdown(stop_flag)
+                        .await
+                    {
+                        tracing::error!(error = %e, "webhook server failed");
+                    }
+                });
+                tokio::spawn(async move {
+                    dispatcher
+                        .dispatch_with_listener(
+                            listener,
+                            LoggingErrorHandler::with_custom_text("webhook"),
+                        )
+                        .await;
+                })
+            }
+        };
+        Ok(Service {
+            token,
+            dispatcher,
+            workers,
+            stop,
+        })
+    }
+
+    /// Stops receiving, lets running handlers finish, then stops the workers.
     pub async fn stop(self) {
         if let Ok(done) = self.token.shutdown() {
             done.await;
         }
-        let _ = self.task.await;
-    }
-
-    /// Resolves when the dispatcher ends by itself (e.g. the webhook server failed).
-    pub async fn wait(&mut self) {
-        let _ = (&mut self.task).await;
-    }
-
-    pub fn shutdown_token(&self) -> ShutdownToken {
-        self.token.clone()
-    }
-}
-
-fn dispatcher(
-    bot: Bot,
-    app: Ctx,
-) -> Dispatcher<Bot, HandlerError, teloxide::dispatching::DefaultKey> {
-    Dispatcher::builder(bot, schema())
-        .dependencies(dptree::deps![app])
-        .default_handler(|upd| async move {
-            tracing::debug!(update_id = upd.id.0, "update not for the bot; ignored");
-        })
-        .error_handler(LoggingErrorHandler::with_custom_text("handler failed"))
-        .build()
-}
-
-/// Starts the dispatcher with long polling (`timeout` is the getUpdates hold time).
-pub async fn spawn_polling(bot: Bot, app: Ctx, timeout: Duration) -> Running {
-    let mut dispatcher = dispatcher(bot.clone(), app);
-    let token = dispatcher.shutdown_token();
-    let listener = Polling::builder(bot)
-        .timeout(timeout)
-        .delete_webhook()
-        .await
-        .build();
-    let task = tokio::spawn(async move {
-        dispatcher
-            .dispatch_with_listener(
-                listener,
-                LoggingErrorHandler::with_custom_text("getUpdates failed"),
-            )
-            .await;
-    });
-    Running { token, task }
-}
-
-/// Starts the dispatcher behind a webhook: Telegram posts to `url`, served on `listen`.
-pub async fn spawn_webhook(
-    bot: Bot,
-    app: Ctx,
-    url: url::Url,
-    listen: std::net::SocketAddr,
-) -> Result<Running, String> {
-    use teloxide::update_listeners::webhooks;
-    let tcp = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let options = webhooks::Options::new(listen, url);
-    let (listener, stop, router) = webhooks::axum_to_router(bot.clone(), options)
-        .await
-        .map_err(|e| format!("setWebhook failed: {e}"))?;
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(tcp, router).with_graceful_shutdown(stop).await {
-            tracing::error!(error = %e, "webhook server failed");
+        let _ = self.dispatcher.await;
+        let _ = self.stop.send(true);
+        for w in self.workers {
+            let _ = w.await;
         }
-    });
-    let mut dispatcher = dispatcher(bot, app);
-    let token = dispatcher.shutdown_token();
-    let task = tokio::spawn(async move {
-        dispatcher
-            .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("webhook"))
-            .await;
-    });
-    Ok(Running { token, task })
+    }
+
+    /// Resolves if the dispatcher ends by itself (e.g. the webhook server failed).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.dispatcher).await;
+    }
 }

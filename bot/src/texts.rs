@@ -24,11 +24,25 @@ pub enum K {
     HelpFooter,
     LangUsage,
     LangSet,
-    NothingToDo,
     Unsupported,
     CmdStart,
     CmdHelp,
     CmdLang,
+    CmdLog,
+    CmdMe,
+    NotCadre,
+    LogReceipt,
+    LogReceiptFiles,
+    LogTooLong,
+    LogFileTooLarge,
+    LogEmpty,
+    LogEdited,
+    BackdateUsage,
+    BackdateBadDate,
+    BackdateFuture,
+    BackdateTooOld,
+    BackdateNeedsText,
+    MeSummary,
     RoleCadre,
     RoleApprover,
     RoleTutor,
@@ -102,13 +116,37 @@ fn zh(k: K) -> &'static str {
         K::HelpFooter => "切换语言：/lang zh 或 /lang en",
         K::LangUsage => "用法：/lang zh（中文）或 /lang en（English）",
         K::LangSet => "已切换为中文。",
-        K::NothingToDo => {
-            "收到。目前您的身份没有需要通过消息办理的事项。发送 /help 查看可用的命令。"
-        }
         K::Unsupported => "暂不支持这种消息。发送 /help 查看可用的命令。",
         K::CmdStart => "开始 / 注册",
         K::CmdHelp => "查看帮助",
         K::CmdLang => "切换语言（zh / en）",
+        K::CmdLog => "补记前几天的工作：/log 2026-11-23 内容",
+        K::CmdMe => "查看本月记实天数和补助天数",
+        K::NotCadre => "只有驻村干部可以提交工作记实。",
+        K::LogReceipt => {
+            "✅ 已记录第 {seq} 条工作记实\n日期：{date}\n{month}月已有 {days} 天有记实。"
+        }
+        K::LogReceiptFiles => "附件：{files} 个",
+        K::LogTooLong => {
+            "这条记实有 {chars} 个字，超过了 {max} 字的上限，没有记录。请分成几条发送。"
+        }
+        K::LogFileTooLarge => {
+            "文件太大（{size} MB），上限是 {max} MB，没有记录。请压缩后再发，或改用文字说明。"
+        }
+        K::LogEmpty => "这条消息没有内容，没有记录。",
+        K::LogEdited => "✏️ 已更新第 {seq} 条工作记实（{date}），修改前的内容已留档。",
+        K::BackdateUsage => "补记的用法：/log 日期 内容，例如：/log 2026-11-23 入户走访三户",
+        K::BackdateBadDate => {
+            "日期“{input}”看不懂。请写成 年-月-日，例如：/log 2026-11-23 入户走访三户"
+        }
+        K::BackdateFuture => "{date} 还没到，不能提前记录。",
+        K::BackdateTooOld => {
+            "只能补记最近 {window} 天的工作（{earliest} 及以后），{date} 已超出补记期限。"
+        }
+        K::BackdateNeedsText => "请在日期后面写上当天的工作内容，例如：/log {date} 入户走访三户",
+        K::MeSummary => {
+            "{name}，{month}的记实情况：\n有记实的天数：{log_days} 天\n已批准的请假天数：{leave_days} 天\n计入驻村补助的天数：{eligible_days} 天\n\n（有记实且不在请假期间的日子计入补助。）"
+        }
         K::RoleCadre => "驻村干部",
         K::RoleApprover => "审批人",
         K::RoleTutor => "辅导员",
@@ -161,15 +199,43 @@ fn en(k: K) -> &'static str {
         K::HelpFooter => "Language: /lang zh or /lang en",
         K::LangUsage => "Usage: /lang zh (中文) or /lang en (English)",
         K::LangSet => "Language set to English.",
-        K::NothingToDo => {
-            "Received. Your roles have nothing to handle by message yet. Send /help to see what you can do."
-        }
         K::Unsupported => {
             "This kind of message is not supported. Send /help to see what you can do."
         }
         K::CmdStart => "start / register",
         K::CmdHelp => "show help",
         K::CmdLang => "switch language (zh / en)",
+        K::CmdLog => "log an earlier day: /log 2026-11-23 what you did",
+        K::CmdMe => "this month's log days and subsidy days",
+        K::NotCadre => "Only village cadres can post work logs.",
+        K::LogReceipt => {
+            "✅ Work log no. {seq} recorded\nDate: {date}\nDays with a log in {month}: {days}"
+        }
+        K::LogReceiptFiles => "Attachments: {files}",
+        K::LogTooLong => {
+            "This log has {chars} characters, more than the limit of {max}; it was not recorded. Please split it into several messages."
+        }
+        K::LogFileTooLarge => {
+            "The file is too large ({size} MB; the limit is {max} MB); it was not recorded. Please compress it or describe the work in text."
+        }
+        K::LogEmpty => "This message has no content; nothing was recorded.",
+        K::LogEdited => "✏️ Work log no. {seq} ({date}) updated; the earlier text is kept on file.",
+        K::BackdateUsage => {
+            "To log an earlier day: /log DATE TEXT, e.g. /log 2026-11-23 visited three households"
+        }
+        K::BackdateBadDate => {
+            "I cannot read the date “{input}”. Write it as YEAR-MONTH-DAY, e.g. /log 2026-11-23 visited three households"
+        }
+        K::BackdateFuture => "{date} has not come yet; it cannot be logged in advance.",
+        K::BackdateTooOld => {
+            "Only the last {window} days can be logged late ({earliest} or later); {date} is too old."
+        }
+        K::BackdateNeedsText => {
+            "Please write what you did after the date, e.g. /log {date} visited three households"
+        }
+        K::MeSummary => {
+            "{name}, your logs for {month}:\nDays with a log: {log_days}\nApproved leave days: {leave_days}\nDays counted for the stationing subsidy: {eligible_days}\n\n(Days with a log that are not leave days count for the subsidy.)"
+        }
         K::RoleCadre => "village cadre",
         K::RoleApprover => "approver",
         K::RoleTutor => "tutor",

@@ -8,6 +8,7 @@ pub mod dates;
 pub mod leave;
 pub mod notify;
 pub mod phone;
+pub mod ratelimit;
 pub mod roles;
 pub mod roster;
 pub mod routing;

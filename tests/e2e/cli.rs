@@ -76,18 +76,24 @@ async fn import_then_serve_registers_by_contact_and_by_invite(engine: Engine) {
         .unwrap_or_else(|| panic!("unexpected link {link}"))
         .to_string();
 
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
     let child = zhucun(&db.url)
         .arg("serve")
         .env("TELOXIDE_TOKEN", fakebot::TOKEN)
         .env("TELOXIDE_API_URL", tg.url())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("start serve");
     let _served = Served(child);
-    tg.wait_for(Duration::from_secs(30), |c| c.method == "getUpdates")
+    if let Err(e) = tg
+        .wait_for(Duration::from_secs(30), |c| c.method == "getUpdates")
         .await
-        .expect("serve polls for updates");
+    {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        panic!("serve did not poll: {e}\nserve's stderr:\n{log}");
+    }
     let menu = tg.calls_to("setMyCommands");
     assert!(!menu.is_empty(), "serve sets the command menu");
     assert!(menu[0].body.to_string().contains("\"help\""));
@@ -127,16 +133,26 @@ async fn import_validates_the_whole_file_first(engine: Engine) {
     let err = stderr(&out);
     assert!(err.contains("line 3: phone"), "{err}");
     assert!(err.contains("line 4: unknown role `mayor`"), "{err}");
-    assert!(err.contains("line 5: a tutor needs at least one topic"), "{err}");
+    assert!(
+        err.contains("line 5: a tutor needs at least one topic"),
+        "{err}"
+    );
     assert!(err.contains("3 error(s); nothing was imported"), "{err}");
-    assert!(db.store.people().await.unwrap().is_empty(), "nothing imported");
+    assert!(
+        db.store.people().await.unwrap().is_empty(),
+        "nothing imported"
+    );
 }
 
 async fn import_twice_changes_nothing_the_second_time(engine: Engine) {
     let db = TestDb::new(engine).await;
     let dir = tempfile::tempdir().unwrap();
     let roster = write(dir.path(), "roster.csv", ROSTER);
-    assert!(run(zhucun(&db.url).args(["import", &roster])).status.success());
+    assert!(
+        run(zhucun(&db.url).args(["import", &roster]))
+            .status
+            .success()
+    );
     let before = db.store.people().await.unwrap();
     let out = run(zhucun(&db.url).args(["import", &roster]));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -153,34 +169,95 @@ async fn import_twice_changes_nothing_the_second_time(engine: Engine) {
 fn operator_errors_are_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", dir.path().join("z.db").display());
-    let bad_toml = write(dir.path(), "bad.toml", "[logs]\nbackdate_days = \"three\"\n");
+    let bad_toml = write(
+        dir.path(),
+        "bad.toml",
+        "[logs]\nbackdate_days = \"three\"\n",
+    );
     let bad_tz = write(dir.path(), "tz.toml", "timezone = \"Mars/Olympus\"\n");
     let cases: Vec<(Command, &str)> = vec![
-        ({ let mut c = zhucun(&sqlite); c.arg("serve"); c }, "TELOXIDE_TOKEN is not set"),
         (
-            { let mut c = zhucun("postgres://postgres@127.0.0.1:1/none"); c.arg("migrate"); c },
+            {
+                let mut c = zhucun(&sqlite);
+                c.arg("serve");
+                c
+            },
+            "TELOXIDE_TOKEN is not set",
+        ),
+        (
+            {
+                let mut c = zhucun("postgres://postgres@127.0.0.1:1/none");
+                c.arg("migrate");
+                c
+            },
             "cannot open database postgres://postgres@127.0.0.1:1/none",
         ),
         (
-            { let mut c = zhucun("mysql://x"); c.arg("migrate"); c },
+            {
+                let mut c = zhucun("mysql://x");
+                c.arg("migrate");
+                c
+            },
             "database_url: must start with sqlite:// or postgres://",
         ),
-        ({ let mut c = zhucun(&sqlite); c.args(["--config", &bad_toml, "migrate"]); c }, "line 2"),
-        ({ let mut c = zhucun(&sqlite); c.args(["--config", &bad_tz, "migrate"]); c }, "timezone"),
         (
-            { let mut c = zhucun(&sqlite); c.args(["--config", "/nonexistent.toml", "migrate"]); c },
+            {
+                let mut c = zhucun(&sqlite);
+                c.args(["--config", &bad_toml, "migrate"]);
+                c
+            },
+            "line 2",
+        ),
+        (
+            {
+                let mut c = zhucun(&sqlite);
+                c.args(["--config", &bad_tz, "migrate"]);
+                c
+            },
+            "timezone",
+        ),
+        (
+            {
+                let mut c = zhucun(&sqlite);
+                c.args(["--config", "/nonexistent.toml", "migrate"]);
+                c
+            },
             "cannot read config file /nonexistent.toml",
         ),
-        ({ let mut c = zhucun(&sqlite); c.args(["import", "/nonexistent.csv"]); c }, "cannot read /nonexistent.csv"),
-        ({ let mut c = zhucun(&sqlite); c.args(["invite", "12345"]); c }, "not a mainland mobile number"),
+        (
+            {
+                let mut c = zhucun(&sqlite);
+                c.args(["import", "/nonexistent.csv"]);
+                c
+            },
+            "cannot read /nonexistent.csv",
+        ),
+        (
+            {
+                let mut c = zhucun(&sqlite);
+                c.args(["invite", "12345"]);
+                c
+            },
+            "not a mainland mobile number",
+        ),
     ];
     for (mut cmd, expected) in cases {
         let out = run(&mut cmd);
         let err = stderr(&out);
         assert!(!out.status.success(), "{cmd:?} should fail");
-        assert!(err.contains(expected), "{cmd:?}: expected {expected:?} in {err:?}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{cmd:?}: not one line: {err:?}");
+        assert!(
+            err.contains(expected),
+            "{cmd:?}: expected {expected:?} in {err:?}"
+        );
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{cmd:?}: not one line: {err:?}"
+        );
         assert!(err.starts_with("error: "), "{err:?}");
-        assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err:?}");
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err:?}"
+        );
     }
 }

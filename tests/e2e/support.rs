@@ -27,7 +27,7 @@ pub struct TestApp {
     pub db: TestDb,
     pub app: bot::Ctx,
     pub clock: Arc<ManualClock>,
-    running: Option<bot::Running>,
+    running: Option<bot::Service>,
 }
 
 /// 2026-11-25 10:00 in Asia/Shanghai.
@@ -46,11 +46,7 @@ impl TestApp {
         let db = TestDb::new(engine).await;
         let tg = FakeTelegram::start().await;
         let clock = Arc::new(ManualClock::new(default_now()));
-        let app = Arc::new(bot::App {
-            store: db.store.clone(),
-            config: Arc::new(config),
-            clock: clock.clone(),
-        });
+        let app = bot::App::new(db.store.clone(), config, clock.clone());
         let t = TestApp {
             tg,
             db,
@@ -66,9 +62,13 @@ impl TestApp {
 
     async fn run(mut self) -> TestApp {
         let bot = Bot::new(fakebot::TOKEN).set_api_url(self.tg.url().parse().expect("fake URL"));
-        self.running = Some(
-            bot::spawn_polling(bot, self.app.clone(), Duration::from_secs(1)).await,
-        );
+        let listener = bot::Listener::Polling {
+            timeout: Duration::from_secs(1),
+        };
+        let service = bot::Service::start(bot, self.app.clone(), listener)
+            .await
+            .expect("bot starts");
+        self.running = Some(service);
         self
     }
 

@@ -1,0 +1,232 @@
+//! The outbox sender: claims due notifications, renders them in the recipient's language,
+//! and delivers them within Telegram's limits. Retries on 429 (`retry_after`), network and
+//! server errors with backoff; a blocked bot marks the person unreachable.
+
+use crate::Ctx;
+use chrono::{DateTime, Utc};
+use domain::notify::Notification;
+use domain::ratelimit::{Limits, RateLimiter};
+use std::time::{Duration, Instant};
+use storage::{Delivery, OutboxItem};
+use teloxide::prelude::*;
+use teloxide::types::MessageId;
+use teloxide::{ApiError, RequestError};
+use tokio::sync::watch;
+
+const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+const BATCH: i64 = 64;
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// A message ready to go.
+struct Rendered {
+    text: String,
+}
+
+async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storage::StorageError> {
+    let lang = match item.person_id {
+        Some(id) => app
+            .store
+            .person(id)
+            .await?
+            .map(|p| app.lang_of(&p))
+            .unwrap_or(app.config.language),
+        None => app.config.language,
+    };
+    Ok(match &item.notification {
+        Some(Notification::LogReceipt { log_id }) => {
+            app.store.log_receipt(*log_id).await?.map(|r| Rendered {
+                text: crate::worklog::receipt_text(lang, &r),
+            })
+        }
+        None => None,
+    })
+}
+
+fn backoff(attempts: i64) -> chrono::Duration {
+    let secs = 2i64.saturating_pow(attempts.clamp(0, 8) as u32).min(300);
+    chrono::Duration::seconds(secs)
+}
+
+/// Maps a Bot API error to what the outbox should do about it.
+fn classify(e: &RequestError, attempts: i64, max_attempts: i64, now: DateTime<Utc>) -> Delivery {
+    let error = e.to_string();
+    match e {
+        RequestError::RetryAfter(after) => Delivery::Retry {
+            at: now + chrono::Duration::seconds(i64::from(after.seconds())),
+            error,
+        },
+        RequestError::Api(
+            ApiError::BotBlocked
+            | ApiError::UserDeactivated
+            | ApiError::BotKicked
+            | ApiError::BotKickedFromSupergroup
+            | ApiError::CantInitiateConversation
+            | ApiError::CantTalkWithBots,
+        ) => Delivery::Blocked { error },
+        _ if attempts >= max_attempts => Delivery::Failed { error },
+        // Network trouble and unknown answers (5xx) are worth another try.
+        RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => {
+            Delivery::Retry {
+                at: now + backoff(attempts),
+                error,
+            }
+        }
+        RequestError::Api(ApiError::Unknown(_)) => Delivery::Retry {
+            at: now + backoff(attempts),
+            error,
+        },
+        _ => Delivery::Failed { error },
+    }
+}
+
+async fn deliver(bot: &Bot, app: &Ctx, item: &OutboxItem) -> Delivery {
+    let now = app.clock.now();
+    let max_attempts = i64::from(app.config.delivery.max_attempts);
+    let rendered = match render(app, item).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return Delivery::Failed {
+                error: "nothing to send (unknown payload or deleted subject)".into(),
+            };
+        }
+        Err(e) => {
+            return Delivery::Retry {
+                at: now + backoff(item.attempts),
+                error: e.to_string(),
+            };
+        }
+    };
+    let chat = ChatId(item.chat_id);
+    let result = match item.sent_message_id {
+        Some(id) => bot
+            .edit_message_text(chat, MessageId(id as i32), rendered.text)
+            .await
+            .map(|m| Some(i64::from(m.id.0))),
+        None => bot
+            .send_message(chat, rendered.text)
+            .await
+            .map(|m| Some(i64::from(m.id.0))),
+    };
+    match result {
+        Ok(message_id) => Delivery::Sent { message_id },
+        // Editing to the same text: the message already says it.
+        Err(RequestError::Api(ApiError::MessageNotModified)) => Delivery::Sent { message_id: None },
+        Err(e) => classify(&e, item.attempts, max_attempts, now),
+    }
+}
+
+/// Runs until `stop` turns true. `wake` shortens the idle wait when new work is queued.
+pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
+    let d = &app.config.delivery;
+    let mut limiter = RateLimiter::new(Limits {
+        global_per_second: d.global_per_second,
+        per_chat_per_second: d.per_chat_per_second,
+        per_group_per_minute: d.per_group_per_minute,
+    });
+    let wake = app.sender_wake.clone();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let now = app.clock.now();
+        let items = match app.store.claim_outbox(now, LEASE, BATCH).await {
+            Ok(items) => items,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the outbox");
+                Vec::new()
+            }
+        };
+        if items.is_empty() {
+            let idle = match app.store.next_outbox_due().await {
+                Ok(Some(at)) => (at - app.clock.now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(IDLE_POLL),
+                _ => IDLE_POLL,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(idle.max(Duration::from_millis(10))) => {}
+                _ = wake.notified() => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        for item in items {
+            let (chat_wait, global_wait) = limiter.wait(item.chat_id, Instant::now());
+            if !chat_wait.is_zero() {
+                tokio::time::sleep(chat_wait.max(global_wait)).await;
+            } else if !global_wait.is_zero() {
+                tokio::time::sleep(global_wait).await;
+            }
+            // Re-check: the sleep may have let the window fill again.
+            let (c, g) = limiter.wait(item.chat_id, Instant::now());
+            if !(c.is_zero() && g.is_zero()) {
+                tokio::time::sleep(c.max(g)).await;
+            }
+            let outcome = deliver(&bot, &app, &item).await;
+            limiter.record(item.chat_id, Instant::now());
+            if let Delivery::Failed { error } | Delivery::Blocked { error } = &outcome {
+                tracing::warn!(outbox_id = item.id, chat_id = item.chat_id, %error, "notification given up");
+            }
+            if let Err(e) = app
+                .store
+                .finish_delivery(&item, &outcome, app.clock.now())
+                .await
+            {
+                // The lease runs out and another round retries the item.
+                tracing::warn!(error = %e, outbox_id = item.id, "cannot record delivery");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn retry_after_is_honoured() {
+        let d = classify(
+            &RequestError::RetryAfter(teloxide::types::Seconds::from_seconds(7)),
+            1,
+            8,
+            now(),
+        );
+        assert!(
+            matches!(d, Delivery::Retry { at, .. } if at == now() + chrono::Duration::seconds(7))
+        );
+    }
+
+    #[test]
+    fn blocked_bot_gives_up_and_unknown_errors_retry_until_the_limit() {
+        assert!(matches!(
+            classify(&RequestError::Api(ApiError::BotBlocked), 1, 8, now()),
+            Delivery::Blocked { .. }
+        ));
+        let unknown = RequestError::Api(ApiError::Unknown("Internal Server Error".into()));
+        assert!(matches!(
+            classify(&unknown, 1, 8, now()),
+            Delivery::Retry { .. }
+        ));
+        assert!(matches!(
+            classify(&unknown, 8, 8, now()),
+            Delivery::Failed { .. }
+        ));
+        assert!(matches!(
+            classify(&RequestError::Api(ApiError::ChatNotFound), 1, 8, now()),
+            Delivery::Failed { .. }
+        ));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), chrono::Duration::seconds(2));
+        assert_eq!(backoff(3), chrono::Duration::seconds(8));
+        assert_eq!(backoff(50), chrono::Duration::seconds(256));
+    }
+}

@@ -1,0 +1,352 @@
+//! Work logs: any ordinary message of a cadre is a log of today, with one receipt per log;
+//! `/log DATE TEXT` backdates; `/me` shows the month; edits update the log.
+
+use crate::commands::{help_text, say};
+use crate::texts::{K, fill, tr};
+use crate::{Ctx, HandlerResult};
+use domain::Role;
+use domain::attendance::{Month, local_date, month_summary};
+use domain::config::Lang;
+use domain::dates::{BackdateError, backdate_check};
+use domain::worklog::{
+    Attachment, AttachmentKind, BackdateParseError, LogInput, LogLimits, LogRejection, check,
+    parse_backdate_command,
+};
+use storage::{LogReceipt, NewLog, Person, Recorded};
+use teloxide::prelude::*;
+use teloxide::types::{FileMeta, ReplyParameters};
+
+/// What a Telegram message carries, as a log; `None` for kinds that are not logs
+/// (stickers, polls, games…).
+pub fn to_log_input(msg: &Message) -> Option<LogInput> {
+    fn file(
+        kind: AttachmentKind,
+        meta: &FileMeta,
+        mime: Option<String>,
+        name: Option<String>,
+    ) -> Attachment {
+        Attachment {
+            kind,
+            file_id: meta.id.0.clone(),
+            file_unique_id: meta.unique_id.0.clone(),
+            size: Some(u64::from(meta.size)),
+            mime,
+            file_name: name,
+        }
+    }
+    let mut input = LogInput {
+        text: msg.text().or(msg.caption()).map(str::to_string),
+        media_group_id: msg.media_group_id().map(|g| g.0.clone()),
+        ..Default::default()
+    };
+    if let Some(sizes) = msg.photo() {
+        // The last size is the largest: that is the evidence worth keeping.
+        if let Some(p) = sizes.last() {
+            input.attachments.push(file(
+                AttachmentKind::Photo,
+                &p.file,
+                Some("image/jpeg".into()),
+                None,
+            ));
+        }
+    } else if let Some(v) = msg.video() {
+        input.attachments.push(file(
+            AttachmentKind::Video,
+            &v.file,
+            v.mime_type.as_ref().map(|m| m.to_string()),
+            v.file_name.clone(),
+        ));
+    } else if let Some(v) = msg.voice() {
+        input.attachments.push(file(
+            AttachmentKind::Voice,
+            &v.file,
+            v.mime_type.as_ref().map(|m| m.to_string()),
+            None,
+        ));
+    } else if let Some(a) = msg.audio() {
+        input.attachments.push(file(
+            AttachmentKind::Audio,
+            &a.file,
+            a.mime_type.as_ref().map(|m| m.to_string()),
+            a.file_name.clone(),
+        ));
+    } else if let Some(v) = msg.video_note() {
+        input
+            .attachments
+            .push(file(AttachmentKind::VideoNote, &v.file, None, None));
+    } else if let Some(a) = msg.animation() {
+        input.attachments.push(file(
+            AttachmentKind::Video,
+            &a.file,
+            a.mime_type.as_ref().map(|m| m.to_string()),
+            a.file_name.clone(),
+        ));
+    } else if let Some(d) = msg.document() {
+        input.attachments.push(file(
+            AttachmentKind::Document,
+            &d.file,
+            d.mime_type.as_ref().map(|m| m.to_string()),
+            d.file_name.clone(),
+        ));
+    } else if let Some(l) = msg.location() {
+        input.location = Some((l.latitude, l.longitude));
+    } else if let Some(v) = msg.venue() {
+        input.location = Some((v.location.latitude, v.location.longitude));
+        if input.text.is_none() {
+            input.text = Some(v.title.clone());
+        }
+    } else if msg.text().is_none() {
+        return None;
+    }
+    Some(input)
+}
+
+fn limits(app: &Ctx) -> LogLimits {
+    LogLimits {
+        max_text_chars: app.config.logs.max_text_chars,
+        max_file_bytes: app.config.logs.max_file_mb.saturating_mul(1024 * 1024),
+    }
+}
+
+fn rejection_text(lang: Lang, r: &LogRejection) -> String {
+    match r {
+        LogRejection::TooLong { chars, max } => fill(
+            tr(lang, K::LogTooLong),
+            &[("chars", &chars.to_string()), ("max", &max.to_string())],
+        ),
+        LogRejection::FileTooLarge { bytes, max } => fill(
+            tr(lang, K::LogFileTooLarge),
+            &[
+                ("size", &format!("{:.1}", *bytes as f64 / 1048576.0)),
+                ("max", &(max / 1048576).to_string()),
+            ],
+        ),
+        LogRejection::Empty => tr(lang, K::LogEmpty).to_string(),
+    }
+}
+
+fn month_label(lang: Lang, month: Month) -> String {
+    match lang {
+        Lang::Zh => format!("{}年{}月", month.year(), month.month()),
+        Lang::En => month.to_string(),
+    }
+}
+
+/// The receipt of a log, in `lang`. The day count comes from the attendance rule itself.
+pub fn receipt_text(lang: Lang, r: &LogReceipt) -> String {
+    let month = Month::of(r.day);
+    let days = month_summary(month, &r.month_log_dates, &[]).log_days;
+    let month_name = match lang {
+        Lang::Zh => month.month().to_string(),
+        Lang::En => month.to_string(),
+    };
+    let mut text = fill(
+        tr(lang, K::LogReceipt),
+        &[
+            ("seq", &r.seq.to_string()),
+            ("date", &r.day.to_string()),
+            ("month", &month_name),
+            ("days", &days.to_string()),
+        ],
+    );
+    if r.attachments > 0 {
+        text.push('\n');
+        text.push_str(&fill(
+            tr(lang, K::LogReceiptFiles),
+            &[("files", &r.attachments.to_string())],
+        ));
+    }
+    text
+}
+
+async fn reply(bot: &Bot, msg: &Message, text: String) -> HandlerResult {
+    bot.send_message(msg.chat.id, text)
+        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply())
+        .await?;
+    Ok(())
+}
+
+/// Any ordinary message of a registered person.
+pub async fn on_message(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
+    let lang = app.lang_of(&person);
+    let Some(input) = to_log_input(&msg) else {
+        return reply(&bot, &msg, tr(lang, K::Unsupported).to_string()).await;
+    };
+    if !person.roles.contains(Role::Cadre) {
+        let text = format!("{}\n\n{}", tr(lang, K::NotCadre), help_text(lang));
+        return reply(&bot, &msg, text).await;
+    }
+    let now = app.clock.now();
+    let today = local_date(now, app.config.tz());
+    record(&bot, &app, &msg, &person, input, today, false).await
+}
+
+async fn record(
+    bot: &Bot,
+    app: &Ctx,
+    msg: &Message,
+    person: &Person,
+    input: LogInput,
+    day: chrono::NaiveDate,
+    backdated: bool,
+) -> HandlerResult {
+    let lang = app.lang_of(person);
+    if let Err(r) = check(&input, limits(app)) {
+        return reply(bot, msg, rejection_text(lang, &r)).await;
+    }
+    let now = app.clock.now();
+    let log = NewLog {
+        person_id: person.id,
+        day,
+        at: now,
+        input: &input,
+        chat_id: msg.chat.id.0,
+        message_id: i64::from(msg.id.0),
+        backdated,
+    };
+    let quiet = chrono::Duration::milliseconds(app.config.logs.album_wait_ms as i64);
+    match app.store.record_log(log, now + quiet).await {
+        Ok(Recorded::Log(receipt)) => {
+            app.wake_archiver();
+            reply(bot, msg, receipt_text(lang, &receipt)).await
+        }
+        Ok(Recorded::AlbumPart { .. }) => {
+            // The album's one receipt is queued; the sender sends it after the quiet time.
+            app.wake_sender();
+            app.wake_archiver();
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, person_id = person.id, "log not recorded");
+            reply(bot, msg, tr(lang, K::DbUnavailable).to_string()).await
+        }
+    }
+}
+
+/// `/log YYYY-MM-DD TEXT`: a log for an earlier day within the configured window.
+pub async fn backdate(
+    bot: Bot,
+    app: Ctx,
+    msg: Message,
+    person: Person,
+    args: String,
+) -> HandlerResult {
+    let lang = app.lang_of(&person);
+    if !person.roles.contains(Role::Cadre) {
+        return reply(&bot, &msg, tr(lang, K::NotCadre).to_string()).await;
+    }
+    let (date, text) = match parse_backdate_command(&args) {
+        Ok(parsed) => parsed,
+        Err(BackdateParseError::Usage) => {
+            return reply(&bot, &msg, tr(lang, K::BackdateUsage).to_string()).await;
+        }
+        Err(BackdateParseError::BadDate) => {
+            let input = args.split_whitespace().next().unwrap_or_default();
+            let text = fill(tr(lang, K::BackdateBadDate), &[("input", input)]);
+            return reply(&bot, &msg, text).await;
+        }
+    };
+    let today = local_date(app.clock.now(), app.config.tz());
+    let window = app.config.logs.backdate_days;
+    if let Err(e) = backdate_check(date, today, window) {
+        let text = match e {
+            BackdateError::Future => {
+                fill(tr(lang, K::BackdateFuture), &[("date", &date.to_string())])
+            }
+            BackdateError::TooOld { earliest } => fill(
+                tr(lang, K::BackdateTooOld),
+                &[
+                    ("window", &window.to_string()),
+                    ("earliest", &earliest.to_string()),
+                    ("date", &date.to_string()),
+                ],
+            ),
+        };
+        return reply(&bot, &msg, text).await;
+    }
+    let mut input = to_log_input(&msg).unwrap_or_default();
+    input.text = (!text.is_empty()).then_some(text);
+    if input.clean_text().is_none() && input.attachments.is_empty() {
+        let text = fill(
+            tr(lang, K::BackdateNeedsText),
+            &[("date", &date.to_string())],
+        );
+        return reply(&bot, &msg, text).await;
+    }
+    // A command is never part of an album: the backdated log stands alone.
+    input.media_group_id = None;
+    record(&bot, &app, &msg, &person, input, date, date != today).await
+}
+
+/// `/me`: this month's days with a log, approved leave days and subsidy days.
+pub async fn me(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
+    let lang = app.lang_of(&person);
+    let month = Month::of(local_date(app.clock.now(), app.config.tz()));
+    let dates = match app.store.log_dates(person.id, month).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read log days");
+            return reply(&bot, &msg, tr(lang, K::DbUnavailable).to_string()).await;
+        }
+    };
+    let summary = month_summary(month, &dates, &[]);
+    let text = say(
+        &app,
+        &person,
+        K::MeSummary,
+        &[
+            ("name", &person.name),
+            ("month", &month_label(lang, month)),
+            ("log_days", &summary.log_days.to_string()),
+            ("leave_days", &summary.leave_days.to_string()),
+            ("eligible_days", &summary.eligible_days.to_string()),
+        ],
+    );
+    reply(&bot, &msg, text).await
+}
+
+/// An edited message: if it belongs to one of the person's logs, the log follows the edit.
+pub async fn on_edit(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
+    let lang = app.lang_of(&person);
+    let new_text = msg
+        .text()
+        .or(msg.caption())
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if let Some(t) = new_text {
+        let max = app.config.logs.max_text_chars;
+        let chars = t.chars().count();
+        if chars > max {
+            let r = LogRejection::TooLong { chars, max };
+            return reply(&bot, &msg, rejection_text(lang, &r)).await;
+        }
+    }
+    match app
+        .store
+        .edit_log(
+            person.id,
+            msg.chat.id.0,
+            i64::from(msg.id.0),
+            new_text,
+            app.clock.now(),
+        )
+        .await
+    {
+        Ok(Some(edited)) => {
+            let text = fill(
+                tr(lang, K::LogEdited),
+                &[
+                    ("seq", &edited.seq.to_string()),
+                    ("date", &edited.day.to_string()),
+                ],
+            );
+            reply(&bot, &msg, text).await
+        }
+        // An edit of a message that is not a log (a command, a question…) changes nothing.
+        Ok(None) => Ok(()),
+        Err(e) => {
+            tracing::error!(error = %e, "edit not recorded");
+            reply(&bot, &msg, tr(lang, K::DbUnavailable).to_string()).await
+        }
+    }
+}
