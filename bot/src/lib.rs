@@ -282,11 +282,17 @@ impl Service {
     }
 
     /// Stops receiving, lets running handlers finish, then stops the workers.
-    pub async fn stop(self) {
-        if let Ok(done) = self.token.shutdown() {
-            done.await;
+    pub async fn stop(mut self) {
+        // teloxide's shutdown future only hears the "done" signal if it is already waiting
+        // when dispatching ends, so it can miss it; the task handle cannot. `shutdown` fails
+        // while the dispatcher is still starting (idle), so it is retried until it lands.
+        loop {
+            if self.token.shutdown().is_ok() || self.dispatcher.is_finished() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let _ = self.dispatcher.await;
+        let _ = (&mut self.dispatcher).await;
         let _ = self.stop.send(true);
         for w in self.workers {
             let _ = w.await;

@@ -20,7 +20,7 @@ mod people;
 pub mod testing;
 mod updates;
 
-pub use logs::{EditedLog, LogReceipt, NewLog, PendingArchive, Recorded};
+pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded};
 pub use outbox::{Delivery, OutboxItem};
 pub use people::{BindFailure, ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
 

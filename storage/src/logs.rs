@@ -49,6 +49,20 @@ pub struct EditedLog {
     pub day: NaiveDate,
 }
 
+/// A stored log as the supervision side sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub id: i64,
+    pub seq: i64,
+    pub day: NaiveDate,
+    pub kind: String,
+    pub text: Option<String>,
+    pub location: Option<(f64, f64)>,
+    pub backdated: bool,
+    /// `(kind, file_id, size)` of each attachment, in arrival order.
+    pub files: Vec<(String, String, Option<i64>)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingArchive {
     pub id: i64,
@@ -262,6 +276,45 @@ impl Store {
             .fetch_all(pool)
             .await?);
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// All logs of a person with their files, oldest first.
+    pub async fn person_logs(&self, person_id: i64) -> Result<Vec<LogEntry>> {
+        type Row = (
+            i64,
+            i64,
+            NaiveDate,
+            String,
+            Option<String>,
+            Option<f64>,
+            Option<f64>,
+            bool,
+        );
+        let sql = "SELECT id, seq, day, kind, text, latitude, longitude, backdated FROM logs
+                   WHERE person_id = $1 ORDER BY id";
+        let rows: Vec<Row> =
+            on_db!(self, pool => sqlx::query_as(sql).bind(person_id).fetch_all(pool).await?);
+        let files_sql = "SELECT a.log_id, a.kind, a.file_id, a.file_size FROM log_attachments a
+                         JOIN logs l ON l.id = a.log_id WHERE l.person_id = $1 ORDER BY a.id";
+        let files: Vec<(i64, String, String, Option<i64>)> =
+            on_db!(self, pool => sqlx::query_as(files_sql).bind(person_id).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, seq, day, kind, text, lat, lon, backdated)| LogEntry {
+                id,
+                seq,
+                day,
+                kind,
+                text,
+                location: lat.zip(lon),
+                backdated,
+                files: files
+                    .iter()
+                    .filter(|f| f.0 == id)
+                    .map(|f| (f.1.clone(), f.2.clone(), f.3))
+                    .collect(),
+            })
+            .collect())
     }
 
     /// Number of logs and of attachments of a person (all time).

@@ -30,6 +30,14 @@ pub struct TestApp {
     running: Option<bot::Service>,
 }
 
+/// `RUST_LOG=debug cargo test …` shows the service's logs of a failing test.
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
 /// 2026-11-25 10:00 in Asia/Shanghai.
 pub fn default_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap()
@@ -42,6 +50,7 @@ impl TestApp {
     }
 
     pub async fn start_with(engine: Engine, config: Config, roster: Option<&str>) -> TestApp {
+        init_logging();
         let config = config.validate().expect("valid test config");
         let db = TestDb::new(engine).await;
         let tg = FakeTelegram::start().await;
@@ -116,6 +125,38 @@ impl TestApp {
             "registration failed: {welcome}"
         );
         welcome
+    }
+
+    /// Lets an album's quiet time pass (on the test clock) and wakes the sender.
+    pub fn pass_album_quiet_time(&self) {
+        let ms = self.app.config.logs.album_wait_ms as i64 + 100;
+        self.clock.advance(chrono::Duration::milliseconds(ms));
+        self.app.wake_sender();
+    }
+
+    /// Stops the bot and starts it again on the same database and fake Telegram, as after
+    /// a crash or a deploy.
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+        self.run().await
+    }
+
+    /// 张三, registered: the usual cadre of a scenario.
+    pub async fn cadre(&self) -> TgUser {
+        let user = TgUser::new(7001, "张三");
+        self.register(&user, "13800000001").await;
+        user
+    }
+
+    pub async fn person_id(&self, user: &TgUser) -> i64 {
+        self.store()
+            .person_by_tg(user.id)
+            .await
+            .unwrap()
+            .expect("registered")
+            .id
     }
 
     pub async fn stop(mut self) {
