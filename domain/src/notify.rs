@@ -7,5 +7,24 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Notification {
     /// The receipt of a log whose parts (an album) arrived over a short time.
-    LogReceipt { log_id: i64 },
+    LogReceipt {
+        log_id: i64,
+    },
+    /// An approval card of leave request `request_id` at `step` for one approver; sent
+    /// again (as an edit) whenever the request changes, so every card shows its state.
+    LeaveCard {
+        request_id: i64,
+        step: i64,
+        approver_id: i64,
+    },
+    /// To the cadre: his request passed a level and went on to the next.
+    LeaveForwarded {
+        request_id: i64,
+    },
+    LeaveApproved {
+        request_id: i64,
+    },
+    LeaveRejected {
+        request_id: i64,
+    },
 }

@@ -14,12 +14,17 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 use std::time::Duration;
 
+mod dialogues;
+mod leave;
 mod logs;
 mod outbox;
 mod people;
 pub mod testing;
 mod updates;
 
+pub use leave::{
+    Decided, LeaveFailure, LeaveRefusal, LeaveRequest, LeaveStatus, LeaveStep, NewLeave,
+};
 pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded};
 pub use outbox::{Delivery, OutboxItem};
 pub use people::{BindFailure, ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};

@@ -14,6 +14,7 @@ on_both_engines!(
     invite_code_binds_once,
     contact_registration_refuses_what_it_must,
     redelivered_update_is_claimed_once,
+    dialogue_state_survives_and_clears,
 );
 
 async fn import_creates_people_and_units_with_levels(store: Store) {
@@ -205,4 +206,29 @@ async fn redelivered_update_is_claimed_once(store: Store) {
             .unwrap(),
         1
     );
+}
+
+async fn dialogue_state_survives_and_clears(store: Store) {
+    store.import_roster(&entries(ROSTER), now()).await.unwrap();
+    let p = store
+        .person_by_phone("13800000001")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert_eq!(store.dialogue(p).await.unwrap(), None);
+    store
+        .set_dialogue(p, r#"{"kind":"leave_start"}"#, now())
+        .await
+        .unwrap();
+    store
+        .set_dialogue(p, r#"{"kind":"leave_end"}"#, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.dialogue(p).await.unwrap().as_deref(),
+        Some(r#"{"kind":"leave_end"}"#)
+    );
+    store.clear_dialogue(p).await.unwrap();
+    assert_eq!(store.dialogue(p).await.unwrap(), None);
 }

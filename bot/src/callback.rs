@@ -1,0 +1,137 @@
+//! Inline-button data: one typed enum, encoded compactly (Telegram allows 64 bytes) and
+//! decoded here only. The server never trusts it: every handler re-checks the request's
+//! current state and the presser's authority.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callback {
+    /// Decide leave request `request` at chain step `step`.
+    Leave {
+        request: i64,
+        step: i64,
+        approve: bool,
+    },
+    /// Cancel one's own pending leave request.
+    CancelLeave { request: i64 },
+    /// The topic of question `question`, as an index into the configured topics.
+    AskTopic { question: i64, topic: u8 },
+    /// Pass question `question` on to another topic.
+    PassTopic { question: i64, topic: u8 },
+    /// Rate the answers to question `question`.
+    Rate { question: i64, helpful: bool },
+}
+
+impl Callback {
+    pub fn encode(&self) -> String {
+        match *self {
+            Callback::Leave {
+                request,
+                step,
+                approve,
+            } => format!("lv:{request}:{step}:{}", if approve { 'a' } else { 'r' }),
+            Callback::CancelLeave { request } => format!("lc:{request}"),
+            Callback::AskTopic { question, topic } => format!("qt:{question}:{topic}"),
+            Callback::PassTopic { question, topic } => format!("qp:{question}:{topic}"),
+            Callback::Rate { question, helpful } => {
+                format!("qr:{question}:{}", u8::from(helpful))
+            }
+        }
+    }
+
+    pub fn decode(data: &str) -> Option<Callback> {
+        let mut parts = data.split(':');
+        let tag = parts.next()?;
+        let mut num = || parts.next()?.parse::<i64>().ok();
+        let decoded = match tag {
+            "lv" => {
+                let (request, step) = (num()?, num()?);
+                let approve = match data.rsplit(':').next()? {
+                    "a" => true,
+                    "r" => false,
+                    _ => return None,
+                };
+                Callback::Leave {
+                    request,
+                    step,
+                    approve,
+                }
+            }
+            "lc" => Callback::CancelLeave { request: num()? },
+            "qt" => Callback::AskTopic {
+                question: num()?,
+                topic: u8::try_from(num()?).ok()?,
+            },
+            "qp" => Callback::PassTopic {
+                question: num()?,
+                topic: u8::try_from(num()?).ok()?,
+            },
+            "qr" => Callback::Rate {
+                question: num()?,
+                helpful: match num()? {
+                    0 => false,
+                    1 => true,
+                    _ => return None,
+                },
+            },
+            _ => return None,
+        };
+        // Exactly the canonical form: no trailing parts, no alternative spellings.
+        (decoded.encode() == data).then_some(decoded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_callback_round_trips_within_64_bytes() {
+        let all = [
+            Callback::Leave {
+                request: i64::MAX,
+                step: 2,
+                approve: true,
+            },
+            Callback::Leave {
+                request: 1,
+                step: 0,
+                approve: false,
+            },
+            Callback::CancelLeave { request: 42 },
+            Callback::AskTopic {
+                question: 9,
+                topic: 4,
+            },
+            Callback::PassTopic {
+                question: 9,
+                topic: 0,
+            },
+            Callback::Rate {
+                question: 3,
+                helpful: false,
+            },
+        ];
+        for c in all {
+            let data = c.encode();
+            assert!(data.len() <= 64, "{data}");
+            assert_eq!(Callback::decode(&data), Some(c), "{data}");
+        }
+    }
+
+    #[test]
+    fn forged_or_malformed_data_is_rejected() {
+        for data in [
+            "",
+            "lv",
+            "lv:1:0",
+            "lv:1:0:x",
+            "lv:1:0:a:extra",
+            "lv:01:0:a",
+            "lv:-:0:a",
+            "qt:1:300",
+            "qr:1:2",
+            "zz:1",
+        ] {
+            assert_eq!(Callback::decode(data), None, "{data}");
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Multi-step dialogues. The state lives in the database (not in memory), so a dialogue
+//! survives a restart; each feature adds its variants and its step handler.
+
+use crate::texts::{K, tr};
+use crate::{Ctx, HandlerResult};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use storage::Person;
+use teloxide::prelude::*;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Dialogue {
+    /// `/leave`: waiting for the start date.
+    LeaveStart,
+    LeaveEnd { start: NaiveDate },
+    LeaveReason { start: NaiveDate, end: NaiveDate },
+    /// An approver pressed 驳回: waiting for the reason.
+    RejectReason { request: i64, step: i64 },
+}
+
+/// The person's open dialogue, if any. A state this version cannot read is dropped.
+pub async fn load(app: &Ctx, person: &Person) -> Result<Option<Dialogue>, storage::StorageError> {
+    let Some(state) = app.store.dialogue(person.id).await? else {
+        return Ok(None);
+    };
+    match serde_json::from_str(&state) {
+        Ok(d) => Ok(Some(d)),
+        Err(e) => {
+            tracing::warn!(person_id = person.id, error = %e, "dropping unreadable dialogue state");
+            app.store.clear_dialogue(person.id).await?;
+            Ok(None)
+        }
+    }
+}
+
+pub async fn save(app: &Ctx, person: &Person, d: &Dialogue) -> Result<(), storage::StorageError> {
+    let state = serde_json::to_string(d).unwrap_or_default();
+    app.store.set_dialogue(person.id, &state, app.clock.now()).await
+}
+
+pub async fn clear(app: &Ctx, person: &Person) -> Result<(), storage::StorageError> {
+    app.store.clear_dialogue(person.id).await
+}
+
+/// Routes a message to the open dialogue (used as a `filter_map_async` in the schema).
+pub async fn open(bot: Bot, app: Ctx, msg: Message, person: Person) -> Option<Dialogue> {
+    match load(&app, &person).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read dialogue state");
+            let _ = bot
+                .send_message(msg.chat.id, tr(app.lang_of(&person), K::DbUnavailable))
+                .await;
+            None
+        }
+    }
+}
+
+/// One step of whichever dialogue is open.
+pub async fn step(bot: Bot, app: Ctx, msg: Message, person: Person, d: Dialogue) -> HandlerResult {
+    match d {
+        Dialogue::LeaveStart | Dialogue::LeaveEnd { .. } | Dialogue::LeaveReason { .. } => {
+            crate::leave::dialogue_step(bot, app, msg, person, d).await
+        }
+        Dialogue::RejectReason { request, step } => {
+            crate::leave::reject_reason(bot, app, msg, person, request, step).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_as_tagged_json() {
+        let d = Dialogue::LeaveReason {
+            start: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            end: NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+        };
+        let json = serde_json::to_string(&d).unwrap();
+        assert_eq!(json, r#"{"kind":"leave_reason","start":"2026-12-01","end":"2026-12-03"}"#);
+        assert_eq!(serde_json::from_str::<Dialogue>(&json).unwrap(), d);
+    }
+}
