@@ -15,6 +15,10 @@ pub enum Command {
     Lang(String),
     Log(String),
     Me,
+    Leave(String),
+    Leaves,
+    Pending,
+    Cancel,
 }
 
 /// The commands of the menu and of `/help`, with their descriptions, in one list.
@@ -22,6 +26,10 @@ pub fn menu(lang: Lang) -> Vec<(&'static str, &'static str)> {
     vec![
         ("me", tr(lang, K::CmdMe)),
         ("log", tr(lang, K::CmdLog)),
+        ("leave", tr(lang, K::CmdLeave)),
+        ("leaves", tr(lang, K::CmdLeaves)),
+        ("pending", tr(lang, K::CmdPending)),
+        ("cancel", tr(lang, K::CmdCancel)),
         ("help", tr(lang, K::CmdHelp)),
         ("lang", tr(lang, K::CmdLang)),
         ("start", tr(lang, K::CmdStart)),

@@ -13,10 +13,18 @@ use teloxide::prelude::*;
 pub enum Dialogue {
     /// `/leave`: waiting for the start date.
     LeaveStart,
-    LeaveEnd { start: NaiveDate },
-    LeaveReason { start: NaiveDate, end: NaiveDate },
+    LeaveEnd {
+        start: NaiveDate,
+    },
+    LeaveReason {
+        start: NaiveDate,
+        end: NaiveDate,
+    },
     /// An approver pressed 驳回: waiting for the reason.
-    RejectReason { request: i64, step: i64 },
+    RejectReason {
+        request: i64,
+        step: i64,
+    },
 }
 
 /// The person's open dialogue, if any. A state this version cannot read is dropped.
@@ -36,7 +44,9 @@ pub async fn load(app: &Ctx, person: &Person) -> Result<Option<Dialogue>, storag
 
 pub async fn save(app: &Ctx, person: &Person, d: &Dialogue) -> Result<(), storage::StorageError> {
     let state = serde_json::to_string(d).unwrap_or_default();
-    app.store.set_dialogue(person.id, &state, app.clock.now()).await
+    app.store
+        .set_dialogue(person.id, &state, app.clock.now())
+        .await
 }
 
 pub async fn clear(app: &Ctx, person: &Person) -> Result<(), storage::StorageError> {
@@ -80,7 +90,10 @@ mod tests {
             end: NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
         };
         let json = serde_json::to_string(&d).unwrap();
-        assert_eq!(json, r#"{"kind":"leave_reason","start":"2026-12-01","end":"2026-12-03"}"#);
+        assert_eq!(
+            json,
+            r#"{"kind":"leave_reason","start":"2026-12-01","end":"2026-12-03"}"#
+        );
         assert_eq!(serde_json::from_str::<Dialogue>(&json).unwrap(), d);
     }
 }

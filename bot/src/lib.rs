@@ -15,12 +15,16 @@ use teloxide::update_listeners::Polling;
 use tokio::sync::{Notify, watch};
 
 mod archive;
+mod callback;
 mod commands;
+mod dialogue;
+mod leave;
 mod registration;
 mod sender;
 pub mod texts;
 mod worklog;
 
+pub use callback::Callback;
 pub use commands::Command;
 use texts::{K, tr};
 
@@ -100,10 +104,15 @@ pub fn schema() -> UpdateHandler<HandlerError> {
                 .branch(case![Command::Help].endpoint(commands::help))
                 .branch(case![Command::Lang(arg)].endpoint(commands::set_lang))
                 .branch(case![Command::Log(args)].endpoint(worklog::backdate))
-                .branch(case![Command::Me].endpoint(worklog::me)),
+                .branch(case![Command::Me].endpoint(worklog::me))
+                .branch(case![Command::Leave(args)].endpoint(leave::start))
+                .branch(case![Command::Leaves].endpoint(leave::list))
+                .branch(case![Command::Pending].endpoint(leave::pending))
+                .branch(case![Command::Cancel].endpoint(leave::cancel_dialogue)),
         )
         .branch(Message::filter_contact().endpoint(registration::already_registered_contact))
         .branch(dptree::filter(is_command_like).endpoint(commands::unknown))
+        .branch(dptree::filter_map_async(dialogue::open).endpoint(dialogue::step))
         .branch(dptree::endpoint(worklog::on_message));
 
     let private_message = Update::filter_message()
@@ -120,10 +129,57 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .filter_map_async(identify)
         .branch(case![Identity::Active(person)].endpoint(worklog::on_edit));
 
+    let callbacks = Update::filter_callback_query()
+        .filter_map_async(identify_presser)
+        .branch(
+            dptree::filter_map(|q: CallbackQuery| q.data.as_deref().and_then(Callback::decode))
+                .branch(
+                    case![Callback::Leave {
+                        request,
+                        step,
+                        approve
+                    }]
+                    .endpoint(leave::on_decide),
+                )
+                .branch(case![Callback::CancelLeave { request }].endpoint(leave::on_cancel)),
+        )
+        .branch(dptree::endpoint(stale_button));
+
     dptree::entry()
         .filter_async(claim_update)
         .branch(private_message)
         .branch(private_edit)
+        .branch(callbacks)
+}
+
+/// The registered, active person who pressed a button; others get a short alert.
+async fn identify_presser(bot: Bot, app: Ctx, q: CallbackQuery) -> Option<Person> {
+    let person = app.store.person_by_tg(q.from.id.0 as i64).await;
+    let lang = app.lang_of_user(&q.from);
+    let refusal = match person {
+        Ok(Some(p)) if p.active => return Some(p),
+        Ok(Some(_)) => tr(lang, K::Deactivated),
+        Ok(None) => tr(lang, K::AlertRegisterFirst),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot look up presser");
+            tr(lang, K::DbUnavailable)
+        }
+    };
+    let _ = bot
+        .answer_callback_query(q.id.clone())
+        .text(refusal)
+        .show_alert(true)
+        .await;
+    None
+}
+
+/// A button whose data this version does not know (forged, or from an old message).
+async fn stale_button(bot: Bot, app: Ctx, q: CallbackQuery, person: Person) -> HandlerResult {
+    bot.answer_callback_query(q.id.clone())
+        .text(tr(app.lang_of(&person), K::AlertStaleButton))
+        .show_alert(true)
+        .await?;
+    Ok(())
 }
 
 /// `/something` that is not a known command (in text or a caption).

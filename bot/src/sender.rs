@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use domain::notify::Notification;
 use domain::ratelimit::{Limits, RateLimiter};
 use std::time::{Duration, Instant};
-use storage::{Delivery, OutboxItem};
+use storage::{Decided, Delivery, OutboxItem};
 use teloxide::prelude::*;
-use teloxide::types::MessageId;
+use teloxide::types::{InlineKeyboardMarkup, MessageId};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::watch;
 
@@ -20,6 +20,7 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 /// A message ready to go.
 struct Rendered {
     text: String,
+    keyboard: Option<InlineKeyboardMarkup>,
 }
 
 async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storage::StorageError> {
@@ -32,11 +33,40 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
             .unwrap_or(app.config.language),
         None => app.config.language,
     };
+    let plain = |text| {
+        Some(Rendered {
+            text,
+            keyboard: None,
+        })
+    };
     Ok(match &item.notification {
-        Some(Notification::LogReceipt { log_id }) => {
-            app.store.log_receipt(*log_id).await?.map(|r| Rendered {
-                text: crate::worklog::receipt_text(lang, &r),
-            })
+        Some(Notification::LogReceipt { log_id }) => match app.store.log_receipt(*log_id).await? {
+            Some(r) => plain(crate::worklog::receipt_text(lang, &r)),
+            None => None,
+        },
+        Some(Notification::LeaveCard {
+            request_id, step, ..
+        }) => match app.store.leave_request(*request_id).await? {
+            Some(r) => {
+                let (text, keyboard) = crate::leave::card(lang, &r, *step);
+                Some(Rendered { text, keyboard })
+            }
+            None => None,
+        },
+        Some(
+            n @ (Notification::LeaveForwarded { request_id }
+            | Notification::LeaveApproved { request_id }
+            | Notification::LeaveRejected { request_id }),
+        ) => {
+            let outcome = match n {
+                Notification::LeaveForwarded { .. } => Decided::Forwarded,
+                Notification::LeaveApproved { .. } => Decided::Approved,
+                _ => Decided::Rejected,
+            };
+            match app.store.leave_request(*request_id).await? {
+                Some(r) => plain(crate::leave::outcome_text(lang, &r, outcome)),
+                None => None,
+            }
         }
         None => None,
     })
@@ -98,14 +128,23 @@ async fn deliver(bot: &Bot, app: &Ctx, item: &OutboxItem) -> Delivery {
     };
     let chat = ChatId(item.chat_id);
     let result = match item.sent_message_id {
-        Some(id) => bot
-            .edit_message_text(chat, MessageId(id as i32), rendered.text)
-            .await
-            .map(|m| Some(i64::from(m.id.0))),
-        None => bot
-            .send_message(chat, rendered.text)
-            .await
-            .map(|m| Some(i64::from(m.id.0))),
+        Some(id) => {
+            // Without a keyboard the edit removes the buttons (the card was decided).
+            let req = bot.edit_message_text(chat, MessageId(id as i32), rendered.text);
+            match rendered.keyboard {
+                Some(k) => req.reply_markup(k).await,
+                None => req.await,
+            }
+            .map(|m| Some(i64::from(m.id.0)))
+        }
+        None => {
+            let req = bot.send_message(chat, rendered.text);
+            match rendered.keyboard {
+                Some(k) => req.reply_markup(k).await,
+                None => req.await,
+            }
+            .map(|m| Some(i64::from(m.id.0)))
+        }
     };
     match result {
         Ok(message_id) => Delivery::Sent { message_id },

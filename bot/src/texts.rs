@@ -43,6 +43,63 @@ pub enum K {
     BackdateTooOld,
     BackdateNeedsText,
     MeSummary,
+    CmdLeave,
+    CmdLeaves,
+    CmdPending,
+    CmdCancel,
+    LeaveNotCadre,
+    LeaveAskStart,
+    LeaveAskEnd,
+    LeaveAskReason,
+    LeaveUsage,
+    LeaveBadDate,
+    LeaveMissingReason,
+    LeaveEndBeforeStart,
+    LeaveStartInPast,
+    LeaveTooLong,
+    LeaveOverlaps,
+    LeaveNoApprover,
+    LeaveSubmitted,
+    LeaveCard,
+    LeaveCardAsk,
+    LeaveCardApproved,
+    LeaveCardRejected,
+    LeaveCardCancelled,
+    LeaveCardEscalated,
+    LeaveForwarded,
+    LeaveApproved,
+    LeaveRejected,
+    LeaveListEmpty,
+    LeaveListHeader,
+    LeaveListItem,
+    LeaveCancelButton,
+    LeaveCancelled,
+    LeaveNotPending,
+    ApproveButton,
+    RejectButton,
+    AlertApproved,
+    AlertForwarded,
+    AlertRejected,
+    AlertNotYours,
+    AlertAlreadyDecided,
+    AlertNotFound,
+    AlertStaleButton,
+    AlertRegisterFirst,
+    AskRejectReason,
+    RejectReasonEmpty,
+    RejectDone,
+    PendingEmpty,
+    PendingHeader,
+    NothingToCancel,
+    DialogueCancelled,
+    StatusPending,
+    StatusApproved,
+    StatusRejected,
+    StatusCancelled,
+    LevelTownship,
+    LevelCounty,
+    LevelCity,
+    LevelVillage,
     RoleCadre,
     RoleApprover,
     RoleTutor,
@@ -75,6 +132,19 @@ pub fn role_name(lang: Lang, role: Role) -> &'static str {
             Role::Tutor => K::RoleTutor,
             Role::Reporter => K::RoleReporter,
             Role::Admin => K::RoleAdmin,
+        },
+    )
+}
+
+pub fn level_name(lang: Lang, level: domain::Level) -> &'static str {
+    use domain::Level;
+    tr(
+        lang,
+        match level {
+            Level::City => K::LevelCity,
+            Level::County => K::LevelCounty,
+            Level::Township => K::LevelTownship,
+            Level::Village => K::LevelVillage,
         },
     )
 }
@@ -148,6 +218,79 @@ fn zh(k: K) -> &'static str {
             "{name}，{month}的记实情况：\n有记实的天数：{log_days} 天\n已批准的请假天数：{leave_days} 天\n计入驻村补助的天数：{eligible_days} 天\n\n（有记实且不在请假期间的日子计入补助。）"
         }
         K::RoleCadre => "驻村干部",
+        K::CmdLeave => "请假：/leave 开始日期 结束日期 事由，或只发 /leave 按提示填写",
+        K::CmdLeaves => "查看我的请假申请（可撤销待审批的）",
+        K::CmdPending => "查看待我审批的请假申请",
+        K::CmdCancel => "取消正在填写的内容",
+        K::LeaveNotCadre => "只有驻村干部可以通过机器人请假。",
+        K::LeaveAskStart => {
+            "请假从哪天开始？请回复日期，例如：12-01、12月1日、明天。（发送 /cancel 可取消）"
+        }
+        K::LeaveAskEnd => "开始日期：{start}。请假到哪天结束（含这一天）？例如：12-03",
+        K::LeaveAskReason => "{start} 至 {end}，共 {days} 天。请写明请假事由：",
+        K::LeaveUsage => {
+            "请假的用法：/leave 开始日期 结束日期 事由，例如：/leave 12-01 12-03 回家照顾生病的父亲；也可以只发 /leave 按提示填写。"
+        }
+        K::LeaveBadDate => {
+            "日期“{input}”看不懂。可以写成 2026-12-01、12-01、12月1日、今天 或 明天。"
+        }
+        K::LeaveMissingReason => "没有提交：请写明请假事由。",
+        K::LeaveEndBeforeStart => "没有提交：结束日期 {end} 早于开始日期 {start}。",
+        K::LeaveStartInPast => "没有提交：开始日期 {start} 已经过去，不能补请假。",
+        K::LeaveTooLong => "没有提交：请假 {days} 天，超过了一次最多 {max} 天的规定。",
+        K::LeaveOverlaps => "没有提交：与您已有的请假（{start} 至 {end}）时间重叠。",
+        K::LeaveNoApprover => {
+            "没有提交：您所在单位及上级都没有登记审批人，请联系组织部门的管理员。"
+        }
+        K::LeaveSubmitted => {
+            "已提交请假申请 #{id}：{start} 至 {end}，共 {days} 天。\n审批流程：{chain}\n审批结果会通知您；发送 /leaves 可查看或撤销。"
+        }
+        K::LeaveCard => {
+            "📝 请假申请 #{id}\n申请人：{name}（{unit}）\n日期：{start} 至 {end}，共 {days} 天\n事由：{reason}\n审批流程：{chain}"
+        }
+        K::LeaveCardAsk => "请您审批（{level}）：",
+        K::LeaveCardApproved => "✅ 已由 {by} 批准",
+        K::LeaveCardRejected => "❌ 已由 {by} 驳回",
+        K::LeaveCardCancelled => "已由申请人撤销",
+        K::LeaveCardEscalated => "（{levels}无审批人，已转上一级）",
+        K::LeaveForwarded => {
+            "您的请假申请 #{id}（{start} 至 {end}）已通过{done}审批，现转{next}审批。"
+        }
+        K::LeaveApproved => "✅ 您的请假申请 #{id}（{start} 至 {end}，共 {days} 天）已批准。",
+        K::LeaveRejected => {
+            "❌ 您的请假申请 #{id}（{start} 至 {end}）被驳回。\n理由：{reason}\n如有疑问请联系审批人。"
+        }
+        K::LeaveListEmpty => "您还没有请假申请。发送 /leave 申请请假。",
+        K::LeaveListHeader => "您最近的请假申请：",
+        K::LeaveListItem => "#{id} {start} 至 {end}（{days} 天）{status}",
+        K::LeaveCancelButton => "撤销 #{id}",
+        K::LeaveCancelled => "请假申请 #{id} 已撤销，审批人那里也已更新。",
+        K::LeaveNotPending => "请假申请 #{id} 已经不是待审批状态，不能撤销。",
+        K::ApproveButton => "批准",
+        K::RejectButton => "驳回",
+        K::AlertApproved => "已批准。",
+        K::AlertForwarded => "已批准，已转上一级审批。",
+        K::AlertRejected => "已驳回。",
+        K::AlertNotYours => "您无权处理这条申请。",
+        K::AlertAlreadyDecided => "这条申请已经处理过了（{by}）。",
+        K::AlertNotFound => "找不到这条申请。",
+        K::AlertStaleButton => "这个按钮已失效。",
+        K::AlertRegisterFirst => "请先在私聊中注册。",
+        K::AskRejectReason => "请回复驳回请假申请 #{id} 的理由（申请人会看到）：",
+        K::RejectReasonEmpty => "请写明驳回理由（发送 /cancel 可取消）。",
+        K::RejectDone => "已驳回请假申请 #{id}，理由已转告申请人。",
+        K::PendingEmpty => "目前没有待您审批的请假申请。",
+        K::PendingHeader => "待您审批的请假申请共 {count} 条：",
+        K::NothingToCancel => "当前没有正在填写的内容。",
+        K::DialogueCancelled => "已取消。",
+        K::StatusPending => "待审批",
+        K::StatusApproved => "已批准",
+        K::StatusRejected => "已驳回",
+        K::StatusCancelled => "已撤销",
+        K::LevelTownship => "乡镇",
+        K::LevelCounty => "区县",
+        K::LevelCity => "市",
+        K::LevelVillage => "村",
         K::RoleApprover => "审批人",
         K::RoleTutor => "辅导员",
         K::RoleReporter => "动态报送员",
@@ -237,6 +380,83 @@ fn en(k: K) -> &'static str {
             "{name}, your logs for {month}:\nDays with a log: {log_days}\nApproved leave days: {leave_days}\nDays counted for the stationing subsidy: {eligible_days}\n\n(Days with a log that are not leave days count for the subsidy.)"
         }
         K::RoleCadre => "village cadre",
+        K::CmdLeave => "ask for leave: /leave START END REASON, or just /leave and answer",
+        K::CmdLeaves => "my leave requests (cancel a pending one)",
+        K::CmdPending => "leave requests waiting for my decision",
+        K::CmdCancel => "cancel what you are filling in",
+        K::LeaveNotCadre => "Only village cadres can ask for leave through the bot.",
+        K::LeaveAskStart => {
+            "From which day? Reply with a date, e.g. 12-01, 2026-12-01 or tomorrow. (/cancel to stop)"
+        }
+        K::LeaveAskEnd => "Start: {start}. Until which day (inclusive)? e.g. 12-03",
+        K::LeaveAskReason => "{start} to {end}, {days} days. What is the reason?",
+        K::LeaveUsage => {
+            "To ask for leave: /leave START END REASON, e.g. /leave 12-01 12-03 caring for my sick father; or just /leave and answer the questions."
+        }
+        K::LeaveBadDate => {
+            "I cannot read the date “{input}”. Write 2026-12-01, 12-01, today or tomorrow."
+        }
+        K::LeaveMissingReason => "Not submitted: please give a reason.",
+        K::LeaveEndBeforeStart => "Not submitted: the end {end} is before the start {start}.",
+        K::LeaveStartInPast => "Not submitted: the start {start} is in the past.",
+        K::LeaveTooLong => "Not submitted: {days} days is more than the maximum of {max} days.",
+        K::LeaveOverlaps => "Not submitted: it overlaps your leave from {start} to {end}.",
+        K::LeaveNoApprover => {
+            "Not submitted: no approver is registered for your unit or above. Please contact the administrator."
+        }
+        K::LeaveSubmitted => {
+            "Leave request #{id} submitted: {start} to {end}, {days} days.\nApproval: {chain}\nYou will be told the decision; /leaves shows or cancels it."
+        }
+        K::LeaveCard => {
+            "📝 Leave request #{id}\nFrom: {name} ({unit})\nDates: {start} to {end}, {days} days\nReason: {reason}\nApproval: {chain}"
+        }
+        K::LeaveCardAsk => "Your decision ({level}):",
+        K::LeaveCardApproved => "✅ Approved by {by}",
+        K::LeaveCardRejected => "❌ Rejected by {by}",
+        K::LeaveCardCancelled => "Cancelled by the applicant",
+        K::LeaveCardEscalated => "({levels} had no approver; passed up)",
+        K::LeaveForwarded => {
+            "Your leave request #{id} ({start} to {end}) was approved at {done} level and passed on to {next}."
+        }
+        K::LeaveApproved => {
+            "✅ Your leave request #{id} ({start} to {end}, {days} days) is approved."
+        }
+        K::LeaveRejected => {
+            "❌ Your leave request #{id} ({start} to {end}) was rejected.\nReason: {reason}\nAsk the approver if anything is unclear."
+        }
+        K::LeaveListEmpty => "You have no leave requests. Send /leave to ask for leave.",
+        K::LeaveListHeader => "Your recent leave requests:",
+        K::LeaveListItem => "#{id} {start} to {end} ({days} days) {status}",
+        K::LeaveCancelButton => "Cancel #{id}",
+        K::LeaveCancelled => "Leave request #{id} is cancelled; the approvers' cards say so too.",
+        K::LeaveNotPending => "Leave request #{id} is no longer pending and cannot be cancelled.",
+        K::ApproveButton => "Approve",
+        K::RejectButton => "Reject",
+        K::AlertApproved => "Approved.",
+        K::AlertForwarded => "Approved; passed on to the next level.",
+        K::AlertRejected => "Rejected.",
+        K::AlertNotYours => "You have no authority over this request.",
+        K::AlertAlreadyDecided => "This request was already handled ({by}).",
+        K::AlertNotFound => "This request does not exist.",
+        K::AlertStaleButton => "This button is no longer valid.",
+        K::AlertRegisterFirst => "Please register in a private chat first.",
+        K::AskRejectReason => {
+            "Reply with the reason for rejecting leave request #{id} (the applicant will see it):"
+        }
+        K::RejectReasonEmpty => "Please write a reason (/cancel to stop).",
+        K::RejectDone => "Leave request #{id} rejected; the applicant has been told why.",
+        K::PendingEmpty => "No leave requests are waiting for your decision.",
+        K::PendingHeader => "{count} leave request(s) waiting for your decision:",
+        K::NothingToCancel => "There is nothing to cancel.",
+        K::DialogueCancelled => "Cancelled.",
+        K::StatusPending => "pending",
+        K::StatusApproved => "approved",
+        K::StatusRejected => "rejected",
+        K::StatusCancelled => "cancelled",
+        K::LevelTownship => "township",
+        K::LevelCounty => "county",
+        K::LevelCity => "city",
+        K::LevelVillage => "village",
         K::RoleApprover => "approver",
         K::RoleTutor => "tutor",
         K::RoleReporter => "reporter",

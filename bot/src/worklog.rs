@@ -289,7 +289,14 @@ pub async fn me(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResu
             return reply(&bot, &msg, tr(lang, K::DbUnavailable).to_string()).await;
         }
     };
-    let summary = month_summary(month, &dates, &[]);
+    let leave = match app.store.approved_leave(person.id, month).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read leave");
+            return reply(&bot, &msg, tr(lang, K::DbUnavailable).to_string()).await;
+        }
+    };
+    let summary = month_summary(month, &dates, &leave);
     let text = say(
         &app,
         &person,
