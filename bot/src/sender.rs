@@ -6,12 +6,14 @@ use crate::Ctx;
 use chrono::{DateTime, Utc};
 use domain::notify::Notification;
 use domain::ratelimit::{Limits, RateLimiter};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use storage::{Decided, Delivery, OutboxItem};
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, MessageId};
 use teloxide::{ApiError, RequestError};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 
 const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 const BATCH: i64 = 64;
@@ -154,6 +156,13 @@ async fn deliver(bot: &Bot, app: &Ctx, item: &OutboxItem) -> Delivery {
     }
 }
 
+/// Sends at most this many notifications at once; the limiter still paces them.
+const IN_FLIGHT: usize = 16;
+
+/// A chat at its limit waits in memory (its lease held) up to this long; longer waits are
+/// handed back to the outbox so the lease cannot run out under us.
+const HOLD_AT_MOST: Duration = Duration::from_secs(30);
+
 /// Runs until `stop` turns true. `wake` shortens the idle wait when new work is queued.
 pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
     let d = &app.config.delivery;
@@ -163,60 +172,84 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
         per_group_per_minute: d.per_group_per_minute,
     });
     let wake = app.sender_wake.clone();
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut in_flight = JoinSet::new();
+    // Claimed items waiting for their chat's limit, with the moment they may go.
+    let mut held: Vec<(Instant, OutboxItem)> = Vec::new();
     loop {
+        while in_flight.try_join_next().is_some() {}
         if *stop.borrow() {
-            return;
+            break;
         }
-        let now = app.clock.now();
-        let items = match app.store.claim_outbox(now, LEASE, BATCH).await {
-            Ok(items) => items,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the outbox");
-                Vec::new()
+        let now = Instant::now();
+        let (mut batch, still): (Vec<_>, Vec<_>) = held.drain(..).partition(|(at, _)| *at <= now);
+        held = still;
+        let room = BATCH - held.len() as i64 - batch.len() as i64;
+        if room > 0 {
+            match app.store.claim_outbox(app.clock.now(), LEASE, room).await {
+                Ok(items) => batch.extend(items.into_iter().map(|i| (now, i))),
+                Err(e) => tracing::warn!(error = %e, "cannot read the outbox"),
             }
-        };
-        if items.is_empty() {
-            let idle = match app.store.next_outbox_due().await {
+        }
+        if batch.is_empty() {
+            let mut idle = match app.store.next_outbox_due().await {
                 Ok(Some(at)) => (at - app.clock.now())
                     .to_std()
                     .unwrap_or(Duration::ZERO)
                     .min(IDLE_POLL),
                 _ => IDLE_POLL,
             };
+            if let Some(first) = held.iter().map(|(at, _)| *at).min() {
+                idle = idle.min(first.saturating_duration_since(Instant::now()));
+            }
             tokio::select! {
-                _ = tokio::time::sleep(idle.max(Duration::from_millis(10))) => {}
+                _ = tokio::time::sleep(idle.max(Duration::from_millis(5))) => {}
                 _ = wake.notified() => {}
                 _ = stop.changed() => {}
             }
             continue;
         }
-        for item in items {
+        for (_, item) in batch {
             let (chat_wait, global_wait) = limiter.wait(item.chat_id, Instant::now());
             if !chat_wait.is_zero() {
-                tokio::time::sleep(chat_wait.max(global_wait)).await;
-            } else if !global_wait.is_zero() {
+                // This chat is at its limit: wait for it without holding up the others.
+                if chat_wait <= HOLD_AT_MOST {
+                    held.push((Instant::now() + chat_wait, item));
+                } else {
+                    let at =
+                        app.clock.now() + chrono::Duration::from_std(chat_wait).unwrap_or_default();
+                    if let Err(e) = app.store.defer_delivery(&item, at).await {
+                        tracing::warn!(error = %e, outbox_id = item.id, "cannot defer");
+                    }
+                }
+                continue;
+            }
+            if !global_wait.is_zero() {
                 tokio::time::sleep(global_wait).await;
             }
-            // Re-check: the sleep may have let the window fill again.
-            let (c, g) = limiter.wait(item.chat_id, Instant::now());
-            if !(c.is_zero() && g.is_zero()) {
-                tokio::time::sleep(c.max(g)).await;
-            }
-            let outcome = deliver(&bot, &app, &item).await;
             limiter.record(item.chat_id, Instant::now());
-            if let Delivery::Failed { error } | Delivery::Blocked { error } = &outcome {
-                tracing::warn!(outbox_id = item.id, chat_id = item.chat_id, %error, "notification given up");
-            }
-            if let Err(e) = app
-                .store
-                .finish_delivery(&item, &outcome, app.clock.now())
-                .await
-            {
-                // The lease runs out and another round retries the item.
-                tracing::warn!(error = %e, outbox_id = item.id, "cannot record delivery");
-            }
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let (bot, app) = (bot.clone(), app.clone());
+            in_flight.spawn(async move {
+                let outcome = deliver(&bot, &app, &item).await;
+                if let Delivery::Failed { error } | Delivery::Blocked { error } = &outcome {
+                    tracing::warn!(outbox_id = item.id, chat_id = item.chat_id, %error, "notification given up");
+                }
+                if let Err(e) = app.store.finish_delivery(&item, &outcome, app.clock.now()).await {
+                    // The lease runs out and another round retries the item.
+                    tracing::warn!(error = %e, outbox_id = item.id, "cannot record delivery");
+                }
+                drop(permit);
+            });
         }
     }
+    // Give back what we hold, and let deliveries under way finish and be recorded.
+    for (_, item) in held {
+        let _ = app.store.defer_delivery(&item, app.clock.now()).await;
+    }
+    while in_flight.join_next().await.is_some() {}
 }
 
 #[cfg(test)]

@@ -186,6 +186,33 @@ impl Store {
         Ok(())
     }
 
+    /// Queues notifications on their own (not as part of another change), in one
+    /// transaction: `(chat_id, person_id, notification)` each.
+    pub async fn notify(
+        &self,
+        items: &[(i64, Option<i64>, Notification)],
+        not_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        crate::in_tx!(self, tx => {
+            for (chat_id, person_id, n) in items {
+                tx.enqueue(*chat_id, *person_id, n, None, not_before, now).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Hands a claimed item back untouched, to be tried at `at` (e.g. its chat is at its
+    /// rate limit); the attempt does not count.
+    pub async fn defer_delivery(&self, item: &OutboxItem, at: DateTime<Utc>) -> Result<()> {
+        let sql = "UPDATE outbox SET
+                not_before = CASE WHEN not_before = $1 THEN $2 ELSE not_before END,
+                locked_until = NULL, attempts = attempts - 1
+            WHERE id = $3";
+        on_db!(self, pool => sqlx::query(sql).bind(item.due_at).bind(ms(at)).bind(item.id).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
     pub async fn set_unreachable(&self, person_id: i64, unreachable: bool) -> Result<()> {
         let sql = "UPDATE people SET unreachable = $1 WHERE id = $2";
         on_db!(self, pool => sqlx::query(sql).bind(unreachable).bind(person_id).execute(pool).await?.rows_affected());

@@ -4,5 +4,6 @@
 mod support;
 
 mod cli;
+mod leave;
 mod registration;
 mod worklog;
