@@ -213,7 +213,13 @@ async fn claim_update(update: Update, app: Ctx) -> bool {
 async fn identify(bot: Bot, app: Ctx, msg: Message, user: User) -> Option<Identity> {
     match app.store.person_by_tg(user.id.0 as i64).await {
         Ok(None) => Some(Identity::Unknown),
-        Ok(Some(p)) if p.active => Some(Identity::Active(p)),
+        Ok(Some(p)) if p.active => {
+            if p.unreachable {
+                // He writes to us again, so he has unblocked the bot.
+                let _ = app.store.set_unreachable(p.id, false).await;
+            }
+            Some(Identity::Active(p))
+        }
         Ok(Some(p)) => Some(Identity::Inactive(p)),
         Err(e) => {
             tracing::error!(error = %e, "cannot look up sender");
@@ -251,12 +257,13 @@ pub enum Listener {
         url: url::Url,
         listen: std::net::SocketAddr,
     },
+    /// Receive nothing: only deliver the outbox (and archive), e.g. an extra worker.
+    None,
 }
 
 /// The running bot: the dispatcher, the outbox sender and (if configured) the archiver.
 pub struct Service {
-    token: ShutdownToken,
-    dispatcher: tokio::task::JoinHandle<()>,
+    dispatcher: Option<(ShutdownToken, tokio::task::JoinHandle<()>)>,
     workers: Vec<tokio::task::JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
@@ -287,20 +294,21 @@ impl Service {
             .build();
         let token = dispatcher.shutdown_token();
         let dispatcher = match listener {
+            Listener::None => None,
             Listener::Polling { timeout } => {
                 let listener = Polling::builder(bot)
                     .timeout(timeout)
                     .delete_webhook()
                     .await
                     .build();
-                tokio::spawn(async move {
+                Some(tokio::spawn(async move {
                     dispatcher
                         .dispatch_with_listener(
                             listener,
                             LoggingErrorHandler::with_custom_text("getUpdates failed"),
                         )
                         .await;
-                })
+                }))
             }
             Listener::Webhook { url, listen } => {
                 use teloxide::update_listeners::webhooks;
@@ -319,36 +327,37 @@ impl Service {
                         tracing::error!(error = %e, "webhook server failed");
                     }
                 });
-                tokio::spawn(async move {
+                Some(tokio::spawn(async move {
                     dispatcher
                         .dispatch_with_listener(
                             listener,
                             LoggingErrorHandler::with_custom_text("webhook"),
                         )
                         .await;
-                })
+                }))
             }
         };
         Ok(Service {
-            token,
-            dispatcher,
+            dispatcher: dispatcher.map(|task| (token, task)),
             workers,
             stop,
         })
     }
 
     /// Stops receiving, lets running handlers finish, then stops the workers.
-    pub async fn stop(mut self) {
-        // teloxide's shutdown future only hears the "done" signal if it is already waiting
-        // when dispatching ends, so it can miss it; the task handle cannot. `shutdown` fails
-        // while the dispatcher is still starting (idle), so it is retried until it lands.
-        loop {
-            if self.token.shutdown().is_ok() || self.dispatcher.is_finished() {
-                break;
+    pub async fn stop(self) {
+        if let Some((token, mut task)) = self.dispatcher {
+            // teloxide's shutdown future only hears the "done" signal if it is already
+            // waiting when dispatching ends, so it can miss it; the task handle cannot.
+            // `shutdown` fails while the dispatcher is still starting (idle): retry.
+            loop {
+                if token.shutdown().is_ok() || task.is_finished() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            let _ = (&mut task).await;
         }
-        let _ = (&mut self.dispatcher).await;
         let _ = self.stop.send(true);
         for w in self.workers {
             let _ = w.await;
@@ -357,6 +366,11 @@ impl Service {
 
     /// Resolves if the dispatcher ends by itself (e.g. the webhook server failed).
     pub async fn wait(&mut self) {
-        let _ = (&mut self.dispatcher).await;
+        match &mut self.dispatcher {
+            Some((_, task)) => {
+                let _ = task.await;
+            }
+            None => std::future::pending::<()>().await,
+        }
     }
 }

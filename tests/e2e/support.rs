@@ -127,6 +127,19 @@ impl TestApp {
         welcome
     }
 
+    /// A second instance on the same database and Telegram that only drains the outbox.
+    pub async fn extra_sender(&self) -> bot::Service {
+        let app = bot::App::new(
+            self.db.store.clone(),
+            (*self.app.config).clone(),
+            self.clock.clone(),
+        );
+        let bot = Bot::new(fakebot::TOKEN).set_api_url(self.tg.url().parse().expect("fake URL"));
+        bot::Service::start(bot, app, bot::Listener::None)
+            .await
+            .expect("sender starts")
+    }
+
     /// Lets an album's quiet time pass (on the test clock) and wakes the sender.
     pub fn pass_album_quiet_time(&self) {
         let ms = self.app.config.logs.album_wait_ms as i64 + 100;
