@@ -12,6 +12,7 @@ use storage::testing::TestDb;
 
 on_both_engines!(
     import_then_serve_registers_by_contact_and_by_invite,
+    serve_in_webhook_mode_takes_updates_posted_by_telegram,
     import_validates_the_whole_file_first,
     import_twice_changes_nothing_the_second_time,
 );
@@ -113,6 +114,74 @@ async fn import_then_serve_registers_by_contact_and_by_invite(engine: Engine) {
     let refused = tg.next_to(spoofer.id).await;
     assert!(refused.text().unwrap().contains("本人"), "{refused}");
     assert!(db.store.person_by_tg(spoofer.id).await.unwrap().is_none());
+}
+
+async fn serve_in_webhook_mode_takes_updates_posted_by_telegram(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    assert!(
+        run(zhucun(&db.url).args(["import", &roster]))
+            .status
+            .success()
+    );
+    let tg = FakeTelegram::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = write(
+        dir.path(),
+        "zhucun.toml",
+        &format!(
+            "[telegram]\nwebhook_url = \"http://127.0.0.1:{port}/telegram\"\nwebhook_listen = \"127.0.0.1:{port}\"\n"
+        ),
+    );
+    let child = zhucun(&db.url)
+        .args(["--config", &config, "serve", "--webhook"])
+        .env("TELOXIDE_TOKEN", fakebot::TOKEN)
+        .env("TELOXIDE_API_URL", tg.url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve --webhook");
+    let _served = Served(child);
+    let set = tg
+        .wait_for(Duration::from_secs(30), |c| c.method == "setWebhook")
+        .await
+        .expect("serve registers its webhook");
+    assert_eq!(set.body["url"], format!("http://127.0.0.1:{port}/telegram"));
+    let secret = set.body["secret_token"]
+        .as_str()
+        .expect("a secret")
+        .to_string();
+
+    let zhang = TgUser::new(8101, "张三");
+    let mut update = updates::contact(&zhang, "13800000001", Some(zhang.id));
+    update["update_id"] = 777.into();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/telegram");
+    // Without the secret Telegram gives, a post is not taken.
+    let forged = client.post(&url).json(&update).send().await.unwrap();
+    assert!(!forged.status().is_success());
+    let mut accepted = false;
+    for _ in 0..50 {
+        let posted = client
+            .post(&url)
+            .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+            .json(&update)
+            .send()
+            .await;
+        if posted.is_ok_and(|r| r.status().is_success()) {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(accepted, "the webhook takes Telegram's post");
+    let welcome = tg.next_to(zhang.id).await;
+    assert!(welcome.text().unwrap().contains("注册成功"), "{welcome}");
 }
 
 async fn import_validates_the_whole_file_first(engine: Engine) {
