@@ -11,12 +11,15 @@ pub struct Limits {
     pub per_group_per_minute: u32,
 }
 
-/// Sliding-window limits: overall per second, per private chat per second, per group
-/// (negative chat id) per minute.
+/// Overall: evenly spaced sends (no bursts, which is what keeps a real server from
+/// answering 429 when requests arrive with jitter). Per private chat per second and per
+/// group (negative chat id) per minute: sliding windows.
 #[derive(Debug)]
 pub struct RateLimiter {
     limits: Limits,
-    global: VecDeque<Instant>,
+    /// When the next send may go overall (a virtual schedule: a late wake-up does not push
+    /// every later send back, so sleep overshoot does not erode the rate).
+    next_global: Option<Instant>,
     chats: HashMap<i64, VecDeque<Instant>>,
 }
 
@@ -27,7 +30,7 @@ impl RateLimiter {
     pub fn new(limits: Limits) -> Self {
         RateLimiter {
             limits,
-            global: VecDeque::new(),
+            next_global: None,
             chats: HashMap::new(),
         }
     }
@@ -52,29 +55,26 @@ impl RateLimiter {
             }
             _ => Duration::ZERO,
         };
-        let cap = self.limits.global_per_second as usize;
-        let global_wait = if self.global.len() >= cap {
-            (self.global[self.global.len() - cap] + SECOND).saturating_duration_since(now)
-        } else {
-            Duration::ZERO
-        };
+        let global_wait = self
+            .next_global
+            .map(|next| next.saturating_duration_since(now))
+            .unwrap_or(Duration::ZERO);
         (chat_wait, global_wait)
     }
 
     /// Records a message sent to `chat_id` at `now`.
     pub fn record(&mut self, chat_id: i64, now: Instant) {
-        self.global.push_back(now);
+        let spacing = SECOND / self.limits.global_per_second.max(1);
+        self.next_global = Some(match self.next_global {
+            // On schedule or a little late: keep the schedule.
+            Some(next) if now <= next + spacing => next + spacing,
+            // Idle for a while: start a new schedule from now.
+            _ => now + spacing,
+        });
         self.chats.entry(chat_id).or_default().push_back(now);
     }
 
     fn expire(&mut self, now: Instant) {
-        while self
-            .global
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= SECOND)
-        {
-            self.global.pop_front();
-        }
         self.chats.retain(|chat_id, sent| {
             let window = if *chat_id < 0 { MINUTE } else { SECOND };
             while sent
@@ -114,18 +114,32 @@ mod tests {
     }
 
     #[test]
-    fn overall_limit_spans_chats() {
+    fn overall_limit_spaces_sends_evenly_across_chats() {
         let t0 = Instant::now();
         let mut rl = RateLimiter::new(LIMITS);
-        for chat in 1..=3 {
-            rl.record(chat, t0 + Duration::from_millis(chat as u64 * 10));
-        }
-        let (_, global) = rl.wait(4, t0 + Duration::from_millis(100));
-        assert_eq!(global, Duration::from_millis(910));
+        rl.record(1, t0);
+        // Three a second: one every 333 ms, whatever the chat.
+        let (_, global) = rl.wait(2, t0 + Duration::from_millis(100));
         assert_eq!(
-            rl.wait(4, t0 + Duration::from_millis(1010)).1,
+            global,
+            Duration::from_nanos(333_333_333) - Duration::from_millis(100)
+        );
+        assert_eq!(
+            rl.wait(2, t0 + Duration::from_millis(334)).1,
             Duration::ZERO
         );
+        // Over any second no more than the limit goes out.
+        let mut t = t0;
+        let mut sent = 1;
+        while t < t0 + SECOND {
+            let (_, g) = rl.wait(sent + 1, t);
+            if g.is_zero() {
+                rl.record(sent + 1, t);
+                sent += 1;
+            }
+            t += Duration::from_millis(1);
+        }
+        assert_eq!(sent, 3);
     }
 
     #[test]
