@@ -16,6 +16,10 @@ pub enum Callback {
     AskTopic { question: i64, topic: u8 },
     /// Pass question `question` on to another topic.
     PassTopic { question: i64, topic: u8 },
+    /// Open the 转交 menu of question `question` (the button on the tutor's card).
+    PassMenu { question: i64 },
+    /// Pass question `question` on to the tutor with person id `tutor`.
+    PassTutor { question: i64, tutor: i64 },
     /// Rate the answers to question `question`.
     Rate { question: i64, helpful: bool },
 }
@@ -31,6 +35,8 @@ impl Callback {
             Callback::CancelLeave { request } => format!("lc:{request}"),
             Callback::AskTopic { question, topic } => format!("qt:{question}:{topic}"),
             Callback::PassTopic { question, topic } => format!("qp:{question}:{topic}"),
+            Callback::PassMenu { question } => format!("qm:{question}"),
+            Callback::PassTutor { question, tutor } => format!("qu:{question}:{tutor}"),
             Callback::Rate { question, helpful } => {
                 format!("qr:{question}:{}", u8::from(helpful))
             }
@@ -63,6 +69,11 @@ impl Callback {
             "qp" => Callback::PassTopic {
                 question: num()?,
                 topic: u8::try_from(num()?).ok()?,
+            },
+            "qm" => Callback::PassMenu { question: num()? },
+            "qu" => Callback::PassTutor {
+                question: num()?,
+                tutor: num()?,
             },
             "qr" => Callback::Rate {
                 question: num()?,
@@ -109,6 +120,11 @@ mod tests {
                 question: 3,
                 helpful: false,
             },
+            Callback::PassMenu { question: i64::MAX },
+            Callback::PassTutor {
+                question: i64::MAX,
+                tutor: i64::MAX,
+            },
         ];
         for c in all {
             let data = c.encode();
@@ -129,6 +145,8 @@ mod tests {
             "lv:-:0:a",
             "qt:1:300",
             "qr:1:2",
+            "qm:1:2",
+            "qu:1",
             "zz:1",
         ] {
             assert_eq!(Callback::decode(data), None, "{data}");

@@ -18,6 +18,8 @@ pub enum Command {
     Leave(String),
     Leaves,
     Pending,
+    Ask(String),
+    Questions,
     Cancel,
 }
 
@@ -29,6 +31,8 @@ pub fn menu(lang: Lang) -> Vec<(&'static str, &'static str)> {
         ("leave", tr(lang, K::CmdLeave)),
         ("leaves", tr(lang, K::CmdLeaves)),
         ("pending", tr(lang, K::CmdPending)),
+        ("ask", tr(lang, K::CmdAsk)),
+        ("questions", tr(lang, K::CmdQuestions)),
         ("cancel", tr(lang, K::CmdCancel)),
         ("help", tr(lang, K::CmdHelp)),
         ("lang", tr(lang, K::CmdLang)),

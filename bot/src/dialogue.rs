@@ -25,21 +25,8 @@ pub enum Dialogue {
         request: i64,
         step: i64,
     },
-}
-
-/// The person's open dialogue, if any. A state this version cannot read is dropped.
-pub async fn load(app: &Ctx, person: &Person) -> Result<Option<Dialogue>, storage::StorageError> {
-    let Some(state) = app.store.dialogue(person.id).await? else {
-        return Ok(None);
-    };
-    match serde_json::from_str(&state) {
-        Ok(d) => Ok(Some(d)),
-        Err(e) => {
-            tracing::warn!(person_id = person.id, error = %e, "dropping unreadable dialogue state");
-            app.store.clear_dialogue(person.id).await?;
-            Ok(None)
-        }
-    }
+    /// `/ask` alone: waiting for the question.
+    AskQuestion,
 }
 
 pub async fn save(app: &Ctx, person: &Person, d: &Dialogue) -> Result<(), storage::StorageError> {
@@ -53,15 +40,20 @@ pub async fn clear(app: &Ctx, person: &Person) -> Result<(), storage::StorageErr
     app.store.clear_dialogue(person.id).await
 }
 
-/// Routes a message to the open dialogue (used as a `filter_map_async` in the schema).
+/// Routes a message to the open dialogue (used as a `filter_map_async` in the schema). The
+/// state came with the person; a state this version cannot read is dropped.
 pub async fn open(bot: Bot, app: Ctx, msg: Message, person: Person) -> Option<Dialogue> {
-    match load(&app, &person).await {
-        Ok(d) => d,
+    let state = person.dialogue.as_deref()?;
+    match serde_json::from_str(state) {
+        Ok(d) => Some(d),
         Err(e) => {
-            tracing::error!(error = %e, "cannot read dialogue state");
-            let _ = bot
-                .send_message(msg.chat.id, tr(app.lang_of(&person), K::DbUnavailable))
-                .await;
+            tracing::warn!(person_id = person.id, error = %e, "dropping unreadable dialogue state");
+            if let Err(e) = app.store.clear_dialogue(person.id).await {
+                tracing::error!(error = %e, "cannot clear dialogue state");
+                let _ = bot
+                    .send_message(msg.chat.id, tr(app.lang_of(&person), K::DbUnavailable))
+                    .await;
+            }
             None
         }
     }
@@ -76,6 +68,7 @@ pub async fn step(bot: Bot, app: Ctx, msg: Message, person: Person, d: Dialogue)
         Dialogue::RejectReason { request, step } => {
             crate::leave::reject_reason(bot, app, msg, person, request, step).await
         }
+        Dialogue::AskQuestion => crate::tutoring::dialogue_step(bot, app, msg, person).await,
     }
 }
 

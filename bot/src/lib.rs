@@ -22,6 +22,7 @@ mod leave;
 mod registration;
 mod sender;
 pub mod texts;
+mod tutoring;
 mod worklog;
 
 pub use callback::Callback;
@@ -108,11 +109,17 @@ pub fn schema() -> UpdateHandler<HandlerError> {
                 .branch(case![Command::Leave(args)].endpoint(leave::start))
                 .branch(case![Command::Leaves].endpoint(leave::list))
                 .branch(case![Command::Pending].endpoint(leave::pending))
+                .branch(case![Command::Ask(args)].endpoint(tutoring::ask))
+                .branch(case![Command::Questions].endpoint(tutoring::list))
                 .branch(case![Command::Cancel].endpoint(leave::cancel_dialogue)),
         )
         .branch(Message::filter_contact().endpoint(registration::already_registered_contact))
         .branch(dptree::filter(is_command_like).endpoint(commands::unknown))
         .branch(dptree::filter_map_async(dialogue::open).endpoint(dialogue::step))
+        .branch(
+            dptree::filter(|m: Message| m.reply_to_message().is_some())
+                .endpoint(tutoring::on_reply),
+        )
         .branch(dptree::endpoint(worklog::on_message));
 
     let private_message = Update::filter_message()
@@ -141,7 +148,18 @@ pub fn schema() -> UpdateHandler<HandlerError> {
                     }]
                     .endpoint(leave::on_decide),
                 )
-                .branch(case![Callback::CancelLeave { request }].endpoint(leave::on_cancel)),
+                .branch(case![Callback::CancelLeave { request }].endpoint(leave::on_cancel))
+                .branch(case![Callback::AskTopic { question, topic }].endpoint(tutoring::on_topic))
+                .branch(case![Callback::PassMenu { question }].endpoint(tutoring::on_pass_menu))
+                .branch(
+                    case![Callback::PassTopic { question, topic }]
+                        .endpoint(tutoring::on_pass_topic),
+                )
+                .branch(
+                    case![Callback::PassTutor { question, tutor }]
+                        .endpoint(tutoring::on_pass_tutor),
+                )
+                .branch(case![Callback::Rate { question, helpful }].endpoint(tutoring::on_rate)),
         )
         .branch(dptree::endpoint(stale_button));
 

@@ -70,6 +70,14 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
                 None => None,
             }
         }
+        Some(
+            n @ (Notification::QuestionCard { .. }
+            | Notification::QuestionReminder { .. }
+            | Notification::QuestionPassed { .. }
+            | Notification::QuestionRated { .. }),
+        ) => crate::tutoring::render(app, lang, n)
+            .await?
+            .map(|(text, keyboard)| Rendered { text, keyboard }),
         None => None,
     })
 }
@@ -111,23 +119,22 @@ fn classify(e: &RequestError, attempts: i64, max_attempts: i64, now: DateTime<Ut
     }
 }
 
-async fn deliver(bot: &Bot, app: &Ctx, item: &OutboxItem) -> Delivery {
+/// What to do with an item that could not be rendered.
+fn unrenderable(app: &Ctx, item: &OutboxItem, e: Option<storage::StorageError>) -> Delivery {
+    match e {
+        None => Delivery::Failed {
+            error: "nothing to send (unknown payload or deleted subject)".into(),
+        },
+        Some(e) => Delivery::Retry {
+            at: app.clock.now() + backoff(item.attempts),
+            error: e.to_string(),
+        },
+    }
+}
+
+async fn deliver(bot: &Bot, app: &Ctx, item: &OutboxItem, rendered: Rendered) -> Delivery {
     let now = app.clock.now();
     let max_attempts = i64::from(app.config.delivery.max_attempts);
-    let rendered = match render(app, item).await {
-        Ok(Some(r)) => r,
-        Ok(None) => {
-            return Delivery::Failed {
-                error: "nothing to send (unknown payload or deleted subject)".into(),
-            };
-        }
-        Err(e) => {
-            return Delivery::Retry {
-                at: now + backoff(item.attempts),
-                error: e.to_string(),
-            };
-        }
-    };
     let chat = ChatId(item.chat_id);
     let result = match item.sent_message_id {
         Some(id) => {
@@ -149,7 +156,10 @@ async fn deliver(bot: &Bot, app: &Ctx, item: &OutboxItem) -> Delivery {
         }
     };
     match result {
-        Ok(message_id) => Delivery::Sent { message_id },
+        Ok(message_id) => {
+            crate::tutoring::on_delivered(bot, app, item, message_id).await;
+            Delivery::Sent { message_id }
+        }
         // Editing to the same text: the message already says it.
         Err(RequestError::Api(ApiError::MessageNotModified)) => Delivery::Sent { message_id: None },
         Err(e) => classify(&e, item.attempts, max_attempts, now),
@@ -210,7 +220,11 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
             continue;
         }
         for (_, item) in batch {
-            let (chat_wait, global_wait) = limiter.wait(item.chat_id, Instant::now());
+            // A free slot first, so the moment recorded below is the moment of sending.
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let (chat_wait, _) = limiter.wait(item.chat_id, Instant::now());
             if !chat_wait.is_zero() {
                 // This chat is at its limit: wait for it without holding up the others.
                 if chat_wait <= HOLD_AT_MOST {
@@ -224,16 +238,29 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
                 }
                 continue;
             }
+            // Rendered before taking the rate slot, so the slot's moment is the send's.
+            let rendered = match render(&app, &item).await {
+                Ok(Some(r)) => r,
+                other => {
+                    let outcome = unrenderable(&app, &item, other.err());
+                    if let Err(e) = app
+                        .store
+                        .finish_delivery(&item, &outcome, app.clock.now())
+                        .await
+                    {
+                        tracing::warn!(error = %e, outbox_id = item.id, "cannot record delivery");
+                    }
+                    continue;
+                }
+            };
+            let (_, global_wait) = limiter.wait(item.chat_id, Instant::now());
             if !global_wait.is_zero() {
                 tokio::time::sleep(global_wait).await;
             }
             limiter.record(item.chat_id, Instant::now());
-            let Ok(permit) = slots.clone().acquire_owned().await else {
-                break;
-            };
             let (bot, app) = (bot.clone(), app.clone());
             in_flight.spawn(async move {
-                let outcome = deliver(&bot, &app, &item).await;
+                let outcome = deliver(&bot, &app, &item, rendered).await;
                 if let Delivery::Failed { error } | Delivery::Blocked { error } = &outcome {
                     tracing::warn!(outbox_id = item.id, chat_id = item.chat_id, %error, "notification given up");
                 }

@@ -105,6 +105,70 @@ pub enum K {
     RoleTutor,
     RoleReporter,
     RoleAdmin,
+    CmdAsk,
+    CmdQuestions,
+    AskNotCadre,
+    AskPrompt,
+    AskNeedsText,
+    AskTooLong,
+    AskChooseTopic,
+    AskSubmitted,
+    AskSubmittedAdmin,
+    AskNoTutor,
+    AskSimilarHeader,
+    AskSimilarItem,
+    AskAlreadySubmitted,
+    QuestionCard,
+    CardAttachment,
+    CardHistory,
+    CardViaDefault,
+    CardViaAdmin,
+    CardPassedBy,
+    CardReassigned,
+    CardAsk,
+    CardAnswered,
+    CardPassedAway,
+    CardReassignedAway,
+    PassButton,
+    QuestionReminder,
+    QuestionOverdue,
+    QuestionPassedNote,
+    QuestionReassignedNote,
+    QuestionRatedHelpful,
+    QuestionRatedUnhelpful,
+    RateHelpful,
+    RateUnhelpful,
+    RateChosen,
+    RateThanks,
+    PassMenu,
+    PassNothing,
+    PassTopicButton,
+    PassTutorButton,
+    PassDone,
+    RelayDone,
+    RelayFailed,
+    ReplyUnknown,
+    ReplyNotAssigned,
+    ReplyNotSubmitted,
+    AlertQuestionNotYours,
+    AlertNotAnswered,
+    AlertNotAssigned,
+    AlertSameTutor,
+    AlertNotATutor,
+    QuestionsEmpty,
+    QuestionsHeader,
+    QuestionsItem,
+    QuestionsTutorHeader,
+    QuestionsTutorItem,
+    QuestionsTutorEmpty,
+    QStatusDraft,
+    QStatusOpen,
+    QStatusAnswered,
+    KindPhoto,
+    KindVoice,
+    KindVideo,
+    KindDocument,
+    KindOther,
 }
 
 pub fn tr(lang: Lang, k: K) -> &'static str {
@@ -295,6 +359,94 @@ fn zh(k: K) -> &'static str {
         K::RoleTutor => "辅导员",
         K::RoleReporter => "动态报送员",
         K::RoleAdmin => "管理员",
+        K::CmdAsk => "提问：/ask 问题内容（也可发带文字说明的图片），或只发 /ask 按提示填写",
+        K::CmdQuestions => "查看我的问题；辅导员：查看待我解答的问题",
+        K::AskNotCadre => "只有驻村干部可以通过机器人提问。",
+        K::AskPrompt => "请发送您的问题：文字，或带文字说明的图片。（发送 /cancel 可取消）",
+        K::AskNeedsText => {
+            "请用文字写明问题；发图片时请把问题写在图片说明里。（发送 /cancel 可取消）"
+        }
+        K::AskTooLong => "问题有 {chars} 个字，超过了 {max} 字的上限，没有提交。请精简后再发。",
+        K::AskChooseTopic => "请选择问题的类别，问题会转给这一类别的辅导员：",
+        K::AskSubmitted => {
+            "✅ 已提交问题 #{id}（{topic}），已转给辅导员 {tutor}（{unit}）。\n回答会以“回复”您这条问题的形式发给您；您可以“回复”回答继续追问。"
+        }
+        K::AskSubmittedAdmin => {
+            "✅ 已提交问题 #{id}（{topic}）。这一类别暂无辅导员，已转给管理员 {tutor}，由其解答或转交合适的辅导员。\n回答会以“回复”您这条问题的形式发给您。"
+        }
+        K::AskNoTutor => {
+            "暂时没有可以解答的辅导员，问题没有提交。请稍后再选一次类别，或联系组织部门的管理员。"
+        }
+        K::AskSimilarHeader => "以前有人问过类似的问题，供参考：",
+        K::AskSimilarItem => "{n}. {question}\n   答：{answer}",
+        K::AskAlreadySubmitted => "这个问题已经提交过了。",
+        K::QuestionCard => {
+            "❓ 问题 #{id}（{topic}）\n提问人：{name}（{unit}）\n时间：{time}\n\n{text}"
+        }
+        K::CardAttachment => "{kind} 附件见下一条消息",
+        K::CardHistory => "此前的对话：",
+        K::CardViaDefault => "（这一类别暂无辅导员，按设置转给您）",
+        K::CardViaAdmin => {
+            "（这一类别暂无辅导员，转给管理员：请直接解答，或点“转交”交给合适的辅导员）"
+        }
+        K::CardPassedBy => "（由 {by} 转交给您）",
+        K::CardReassigned => "（原辅导员超过 {hours} 小时未答复，改派给您）",
+        K::CardAsk => "请直接“回复”这条消息作答（文字、图片、语音、文件均可），回答会转给提问人。",
+        K::CardAnswered => "✅ 已回答。提问人的追问会转到这里；“回复”追问即可继续。",
+        K::CardPassedAway => "➡️ 已转交给 {to}。",
+        K::CardReassignedAway => "➡️ 超过时限未答复，已改派给 {to}。",
+        K::PassButton => "转交",
+        K::QuestionReminder => {
+            "⏰ 问题 #{id}（{topic}）已等待 {hours} 小时，提问人还在等您的答复：\n\n{text}\n\n请“回复”这条消息作答；如不属于您的范围，可在问题卡片上点“转交”。"
+        }
+        K::QuestionOverdue => {
+            "⏰ 问题 #{id}（{topic}）已等待 {hours} 小时仍未答复，且没有其他辅导员可以改派。请尽快“回复”这条消息作答：\n\n{text}"
+        }
+        K::QuestionPassedNote => "您的问题 #{id}（{topic}）已转交给辅导员 {tutor} 解答。",
+        K::QuestionReassignedNote => {
+            "您的问题 #{id}（{topic}）等待较久，已改由辅导员 {tutor} 解答。"
+        }
+        K::QuestionRatedHelpful => "👍 {name} 认为您对问题 #{id} 的回答有帮助。",
+        K::QuestionRatedUnhelpful => {
+            "{name} 认为您对问题 #{id} 的回答没有帮助。可以“回复”问题卡片补充说明。"
+        }
+        K::RateHelpful => "👍 有帮助",
+        K::RateUnhelpful => "👎 没帮助",
+        K::RateChosen => "✅ {label}",
+        K::RateThanks => "谢谢您的评价！",
+        K::PassMenu => {
+            "把问题 #{id} 转交给谁？选一个类别（由系统找这一类别的辅导员），或直接选一位辅导员："
+        }
+        K::PassNothing => "没有可以转交的类别或辅导员。",
+        K::PassTopicButton => "类别：{topic}",
+        K::PassTutorButton => "👤 {name}（{unit}）",
+        K::PassDone => "已把问题 #{id} 转交给 {tutor}（{topic}），提问人也已收到通知。",
+        K::RelayDone => "✅ 已转给 {name}。",
+        K::RelayFailed => "没有送达 {name}，请稍后再发一次。",
+        K::ReplyUnknown => {
+            "您回复（引用）的消息不属于任何问题的对话，所以这条消息没有转给任何人，也没有记为工作记实。\n· 提问：/ask 问题内容\n· 回答或追问：请“回复”问题卡片或转来的消息\n· 记工作记实：直接发送，不要引用其他消息"
+        }
+        K::ReplyNotAssigned => "这个问题现在由 {tutor} 负责，您的消息没有转发。",
+        K::ReplyNotSubmitted => "这个问题还没有选择类别，请先点上面的类别按钮。",
+        K::AlertQuestionNotYours => "这不是您的问题。",
+        K::AlertNotAnswered => "问题还没有回答，暂时不能评价。",
+        K::AlertNotAssigned => "这个问题现在由 {tutor} 负责，您不能处理。",
+        K::AlertSameTutor => "问题已经在这位辅导员那里了。",
+        K::AlertNotATutor => "对方不是在岗的辅导员。",
+        K::QuestionsEmpty => "您还没有提过问题。发送 /ask 提问。",
+        K::QuestionsHeader => "您最近的问题：",
+        K::QuestionsItem => "#{id} {topic} · {status} · {text}",
+        K::QuestionsTutorHeader => "待您解答的问题（“回复”问题卡片即可作答）：",
+        K::QuestionsTutorItem => "#{id} {topic} · {name} · 已等 {hours} 小时 · {text}",
+        K::QuestionsTutorEmpty => "目前没有待您解答的问题。",
+        K::QStatusDraft => "未选类别",
+        K::QStatusOpen => "待解答",
+        K::QStatusAnswered => "已回答",
+        K::KindPhoto => "[图片]",
+        K::KindVoice => "[语音]",
+        K::KindVideo => "[视频]",
+        K::KindDocument => "[文件]",
+        K::KindOther => "[附件]",
     }
 }
 
@@ -461,6 +613,114 @@ fn en(k: K) -> &'static str {
         K::RoleTutor => "tutor",
         K::RoleReporter => "reporter",
         K::RoleAdmin => "administrator",
+        K::CmdAsk => {
+            "ask a tutor: /ask QUESTION (or a photo with the question as caption), or just /ask"
+        }
+        K::CmdQuestions => "my questions; for tutors: questions waiting for my answer",
+        K::AskNotCadre => "Only village cadres can ask questions through the bot.",
+        K::AskPrompt => {
+            "Send your question: text, or a photo with the question as its caption. (/cancel to stop)"
+        }
+        K::AskNeedsText => {
+            "Please write the question in words; with a photo, put the question in its caption. (/cancel to stop)"
+        }
+        K::AskTooLong => {
+            "The question has {chars} characters, more than the limit of {max}; it was not sent. Please shorten it."
+        }
+        K::AskChooseTopic => "Choose the topic of your question; it goes to a tutor of that topic:",
+        K::AskSubmitted => {
+            "✅ Question #{id} ({topic}) sent to tutor {tutor} ({unit}).\nThe answer will come as a reply to your question; reply to the answer to ask more."
+        }
+        K::AskSubmittedAdmin => {
+            "✅ Question #{id} ({topic}) sent. No tutor covers this topic, so it went to the administrator {tutor}, who will answer it or pass it to a suitable tutor.\nThe answer will come as a reply to your question."
+        }
+        K::AskNoTutor => {
+            "No tutor can take the question right now; it was not sent. Choose the topic again later, or contact the administrator."
+        }
+        K::AskSimilarHeader => "Similar questions answered before, for reference:",
+        K::AskSimilarItem => "{n}. {question}\n   Answer: {answer}",
+        K::AskAlreadySubmitted => "This question has already been sent.",
+        K::QuestionCard => {
+            "❓ Question #{id} ({topic})\nFrom: {name} ({unit})\nAsked: {time}\n\n{text}"
+        }
+        K::CardAttachment => "{kind} attachment in the next message",
+        K::CardHistory => "The conversation so far:",
+        K::CardViaDefault => "(No tutor covers this topic; it comes to you as the default tutor.)",
+        K::CardViaAdmin => {
+            "(No tutor covers this topic, so it comes to you as an administrator: answer it, or tap “Pass on” to give it to a suitable tutor.)"
+        }
+        K::CardPassedBy => "(Passed on to you by {by}.)",
+        K::CardReassigned => {
+            "(The previous tutor did not answer within {hours} hours; it is yours now.)"
+        }
+        K::CardAsk => {
+            "Reply to this message to answer (text, photo, voice or file); the answer goes to the person who asked."
+        }
+        K::CardAnswered => {
+            "✅ Answered. Follow-up questions will arrive here; reply to them to continue."
+        }
+        K::CardPassedAway => "➡️ Passed on to {to}.",
+        K::CardReassignedAway => "➡️ Not answered in time; reassigned to {to}.",
+        K::PassButton => "Pass on",
+        K::QuestionReminder => {
+            "⏰ Question #{id} ({topic}) has waited {hours} hours for your answer:\n\n{text}\n\nReply to this message to answer; if it is not for you, tap “Pass on” on the question card."
+        }
+        K::QuestionOverdue => {
+            "⏰ Question #{id} ({topic}) has waited {hours} hours and no other tutor can take it. Please reply to this message with an answer soon:\n\n{text}"
+        }
+        K::QuestionPassedNote => "Your question #{id} ({topic}) was passed on to tutor {tutor}.",
+        K::QuestionReassignedNote => {
+            "Your question #{id} ({topic}) waited too long and now goes to tutor {tutor}."
+        }
+        K::QuestionRatedHelpful => "👍 {name} found your answer to question #{id} helpful.",
+        K::QuestionRatedUnhelpful => {
+            "{name} did not find your answer to question #{id} helpful. You can reply to the question card to add more."
+        }
+        K::RateHelpful => "👍 Helpful",
+        K::RateUnhelpful => "👎 Not helpful",
+        K::RateChosen => "✅ {label}",
+        K::RateThanks => "Thank you for rating!",
+        K::PassMenu => {
+            "Pass question #{id} on to whom? Choose a topic (a tutor of it is found for you) or a tutor:"
+        }
+        K::PassNothing => "There is no other topic or tutor to pass it on to.",
+        K::PassTopicButton => "Topic: {topic}",
+        K::PassTutorButton => "👤 {name} ({unit})",
+        K::PassDone => {
+            "Question #{id} passed on to {tutor} ({topic}); the person who asked has been told."
+        }
+        K::RelayDone => "✅ Sent to {name}.",
+        K::RelayFailed => "Could not deliver this to {name}; please send it again in a moment.",
+        K::ReplyUnknown => {
+            "The message you replied to belongs to no question, so this message was not passed on and not recorded as a work log.\n· To ask: /ask QUESTION\n· To answer or follow up: reply to the question card or to a relayed message\n· To log work: send it without replying to anything"
+        }
+        K::ReplyNotAssigned => {
+            "This question is now handled by {tutor}; your message was not passed on."
+        }
+        K::ReplyNotSubmitted => {
+            "This question has no topic yet: tap one of the topic buttons first."
+        }
+        K::AlertQuestionNotYours => "This is not your question.",
+        K::AlertNotAnswered => "The question has no answer yet to rate.",
+        K::AlertNotAssigned => "This question is handled by {tutor}; you cannot act on it.",
+        K::AlertSameTutor => "The question is with that tutor already.",
+        K::AlertNotATutor => "That person is not an active tutor.",
+        K::QuestionsEmpty => "You have not asked any questions. Send /ask to ask one.",
+        K::QuestionsHeader => "Your recent questions:",
+        K::QuestionsItem => "#{id} {topic} · {status} · {text}",
+        K::QuestionsTutorHeader => {
+            "Questions waiting for your answer (reply to the question card to answer):"
+        }
+        K::QuestionsTutorItem => "#{id} {topic} · {name} · waiting {hours} h · {text}",
+        K::QuestionsTutorEmpty => "No questions are waiting for your answer.",
+        K::QStatusDraft => "no topic yet",
+        K::QStatusOpen => "waiting for an answer",
+        K::QStatusAnswered => "answered",
+        K::KindPhoto => "[photo]",
+        K::KindVoice => "[voice]",
+        K::KindVideo => "[video]",
+        K::KindDocument => "[file]",
+        K::KindOther => "[attachment]",
     }
 }
 

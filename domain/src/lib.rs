@@ -12,6 +12,8 @@ pub mod ratelimit;
 pub mod roles;
 pub mod roster;
 pub mod routing;
+pub mod search;
+pub mod tutoring;
 pub mod units;
 pub mod worklog;
 

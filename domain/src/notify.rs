@@ -27,4 +27,30 @@ pub enum Notification {
     LeaveRejected {
         request_id: i64,
     },
+    /// A question's card for the tutor of one assignment; replying to it answers. Sent
+    /// again (as an edit) when the question is answered, passed on or reassigned.
+    QuestionCard {
+        question_id: i64,
+        tutor_id: i64,
+        assignment_id: i64,
+    },
+    /// To the tutor: a question has waited past the reminder time (`overdue`: past the
+    /// reassignment deadline with nobody else to take it).
+    QuestionReminder {
+        question_id: i64,
+        assignment_id: i64,
+        overdue: bool,
+    },
+    /// To the cadre: his question went to another tutor (`reassigned`: because it waited
+    /// past the deadline; else a tutor passed it on).
+    QuestionPassed {
+        question_id: i64,
+        tutor_id: i64,
+        reassigned: bool,
+    },
+    /// To the tutor who answered: the cadre rated the answers.
+    QuestionRated {
+        question_id: i64,
+        helpful: bool,
+    },
 }

@@ -1,6 +1,6 @@
 //! The open dialogue of a person, as an opaque JSON state owned by the bot.
 
-use crate::{Result, Store, ms, on_db};
+use crate::{Result, Store, ms, on_db, write_db};
 use chrono::{DateTime, Utc};
 
 impl Store {
@@ -20,13 +20,13 @@ impl Store {
         let sql = "INSERT INTO dialogues (person_id, state, updated_at) VALUES ($1, $2, $3)
                    ON CONFLICT (person_id) DO UPDATE SET state = excluded.state,
                        updated_at = excluded.updated_at";
-        on_db!(self, pool => sqlx::query(sql).bind(person_id).bind(state).bind(ms(now)).execute(pool).await?.rows_affected());
+        write_db!(self, pool => sqlx::query(sql).bind(person_id).bind(state).bind(ms(now)).execute(pool).await?.rows_affected());
         Ok(())
     }
 
     pub async fn clear_dialogue(&self, person_id: i64) -> Result<()> {
         let sql = "DELETE FROM dialogues WHERE person_id = $1";
-        on_db!(self, pool => sqlx::query(sql).bind(person_id).execute(pool).await?.rows_affected());
+        write_db!(self, pool => sqlx::query(sql).bind(person_id).execute(pool).await?.rows_affected());
         Ok(())
     }
 }

@@ -19,7 +19,9 @@ mod leave;
 mod logs;
 mod outbox;
 mod people;
+mod search;
 pub mod testing;
+mod tutoring;
 mod updates;
 
 pub use leave::{
@@ -28,6 +30,12 @@ pub use leave::{
 pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded};
 pub use outbox::{Delivery, OutboxItem};
 pub use people::{BindFailure, ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
+pub use search::{DOC_POLICY, DOC_QUESTION, SearchMatch};
+pub use tutoring::{
+    AssignReason, Assignment, NewQuestion, PassTarget, Question, QuestionFailure, QuestionRefusal,
+    QuestionStatus, Reassigned, RelayPlan, RelaySource, Routed, SimilarAnswer, SlaCandidate,
+    ThreadEntry, TutorChoice, TutorFigures,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -45,6 +53,9 @@ enum Db {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// SQLite has one writer at a time; writers queue here instead of in SQLite's busy
+    /// handler, which sleeps and retries (a measured third of the time under load).
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +112,7 @@ macro_rules! in_tx {
     ($store:expr, $tx:ident => $body:expr) => {
         match &$store.db {
             $crate::Db::Sqlite(pool) => {
+                let _gate = $store.write_gate.lock().await;
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
                 $tx.commit().await?;
@@ -123,7 +135,19 @@ macro_rules! impl_for_connections {
         impl $trait for sqlx::PgConnection { $($body)* }
     };
 }
-pub(crate) use {impl_for_connections, in_tx, on_db};
+/// Like `on_db!`, for a single writing statement: on SQLite it queues behind the write gate.
+macro_rules! write_db {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::Db::Sqlite($pool) => {
+                let _gate = $store.write_gate.lock().await;
+                $body
+            }
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use {impl_for_connections, in_tx, on_db, write_db};
 
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -160,13 +184,17 @@ impl Store {
             .await?
             .close()
             .await?;
+        // No ping before each use: a broken connection shows up as an error of the query
+        // itself, and the ping doubled the round trips of every operation.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
         Ok(Store {
             db: Db::Sqlite(pool),
+            write_gate: Default::default(),
         })
     }
 
@@ -174,11 +202,13 @@ impl Store {
         PgConnection::connect_with(&options).await?.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
         Ok(Store {
             db: Db::Postgres(pool),
+            write_gate: Default::default(),
         })
     }
 

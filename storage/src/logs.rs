@@ -84,22 +84,23 @@ impl Store {
         let input = log.input;
         let now = ms(log.at);
         let recorded = in_tx!(self, tx => {
-            // A no-op write that locks the person's row (PostgreSQL; SQLite is already
-            // serialised by BEGIN IMMEDIATE): his logs are numbered one at a time.
-            sqlx::query("UPDATE people SET log_seq = log_seq WHERE id = $1")
-                .bind(log.person_id)
-                .execute(&mut *tx)
-                .await?;
             let existing: Option<(i64,)> = match &input.media_group_id {
-                Some(group) => sqlx::query_as(
-                    "SELECT id FROM logs WHERE person_id = $1 AND media_group_id = $2",
-                )
-                .bind(log.person_id)
-                .bind(group)
-                .fetch_optional(&mut *tx)
-                .await?,
+                Some(group) => {
+                    // A no-op write that locks the person's row (PostgreSQL; SQLite is
+                    // serialised already), so two parts of one album never both create it.
+                    sqlx::query("UPDATE people SET log_seq = log_seq WHERE id = $1")
+                        .bind(log.person_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query_as("SELECT id FROM logs WHERE person_id = $1 AND media_group_id = $2")
+                        .bind(log.person_id)
+                        .bind(group)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                }
                 None => None,
             };
+            let mut seq_of_new = 0;
             let (log_id, new_log) = match existing {
                 Some((id,)) => {
                     if let Some(text) = input.clean_text() {
@@ -142,6 +143,7 @@ impl Store {
                     .bind(now)
                     .fetch_one(&mut *tx)
                     .await?;
+                    seq_of_new = seq;
                     (id, true)
                 }
             };
@@ -185,7 +187,25 @@ impl Store {
                 .await?;
                 Recorded::AlbumPart { log_id, new_log }
             } else {
-                Recorded::Log(tx.receipt(log_id).await?)
+                // Everything but the month's days is known already: no re-reading.
+                let month = Month::of(log.day);
+                let dates: Vec<(NaiveDate,)> = sqlx::query_as(
+                    "SELECT DISTINCT day FROM logs WHERE person_id = $1 AND day >= $2 AND day <= $3
+                     ORDER BY day",
+                )
+                .bind(log.person_id)
+                .bind(month.first_day())
+                .bind(month.last_day())
+                .fetch_all(&mut *tx)
+                .await?;
+                Recorded::Log(LogReceipt {
+                    log_id,
+                    person_id: log.person_id,
+                    seq: seq_of_new,
+                    day: log.day,
+                    attachments: input.attachments.len() as i64,
+                    month_log_dates: dates.into_iter().map(|d| d.0).collect(),
+                })
             }
         });
         Ok(recorded)

@@ -1,7 +1,7 @@
 //! The outbox: notifications written in the same transaction as the change that causes
 //! them, then claimed and delivered by senders (any number of instances).
 
-use crate::{Engine, Result, Store, ms, on_db};
+use crate::{Engine, Result, Store, ms, on_db, write_db};
 use chrono::{DateTime, TimeZone, Utc};
 use domain::notify::Notification;
 
@@ -16,8 +16,8 @@ pub struct OutboxItem {
     /// Set when an earlier version of this notification was sent: edit that message.
     pub sent_message_id: Option<i64>,
     pub attempts: i64,
-    /// `not_before` at claim time: a later change of the row means "send again".
-    pub due_at: i64,
+    /// The row's version at claim time: a re-queue since then means "send again".
+    pub version: i64,
 }
 
 /// What became of one delivery attempt.
@@ -72,7 +72,8 @@ crate::impl_for_connections! {
                  VALUES ($1, $2, $3, $4, $5, 'pending', $6)
                  ON CONFLICT (dedup_key) DO UPDATE SET
                      not_before = excluded.not_before, payload = excluded.payload,
-                     status = 'pending', attempts = 0, last_error = NULL",
+                     status = 'pending', attempts = 0, last_error = NULL,
+                     version = outbox.version + 1",
             )
             .bind(chat_id)
             .bind(person_id)
@@ -105,15 +106,15 @@ impl Store {
         let sql = match self.engine() {
             Engine::Sqlite => format!(
                 "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 WHERE id IN ({PICK})
-                 RETURNING id, chat_id, person_id, payload, sent_message_id, attempts, not_before"
+                 RETURNING id, chat_id, person_id, payload, sent_message_id, attempts, version"
             ),
             Engine::Postgres => format!(
                 "UPDATE outbox SET locked_until = $1, attempts = attempts + 1
                  WHERE id IN ({PICK} FOR UPDATE SKIP LOCKED)
-                 RETURNING id, chat_id, person_id, payload, sent_message_id, attempts, not_before"
+                 RETURNING id, chat_id, person_id, payload, sent_message_id, attempts, version"
             ),
         };
-        let mut rows: Vec<ClaimRow> = on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let mut rows: Vec<ClaimRow> = write_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(ms(now + lease))
             .bind(ms(now))
             .bind(limit)
@@ -123,14 +124,16 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(
-                |(id, chat_id, person_id, payload, sent_message_id, attempts, due_at)| OutboxItem {
-                    id,
-                    chat_id,
-                    person_id,
-                    notification: serde_json::from_str(&payload).ok(),
-                    sent_message_id,
-                    attempts,
-                    due_at,
+                |(id, chat_id, person_id, payload, sent_message_id, attempts, version)| {
+                    OutboxItem {
+                        id,
+                        chat_id,
+                        person_id,
+                        notification: serde_json::from_str(&payload).ok(),
+                        sent_message_id,
+                        attempts,
+                        version,
+                    }
                 },
             )
             .collect())
@@ -150,34 +153,38 @@ impl Store {
                 let sql = "UPDATE outbox SET
                         sent_message_id = COALESCE($1, sent_message_id), sent_at = $2,
                         locked_until = NULL,
-                        status = CASE WHEN not_before = $3 THEN 'sent' ELSE status END
+                        status = CASE WHEN version = $3 THEN 'sent' ELSE status END
                     WHERE id = $4";
-                on_db!(self, pool => sqlx::query(sql)
+                write_db!(self, pool => sqlx::query(sql)
                     .bind(*message_id)
                     .bind(ms(now))
-                    .bind(item.due_at)
+                    .bind(item.version)
                     .bind(item.id)
                     .execute(pool)
                     .await?
                     .rows_affected());
             }
             Delivery::Retry { at, error } => {
-                let sql = "UPDATE outbox SET not_before = $1, locked_until = NULL, last_error = $2
-                    WHERE id = $3 AND not_before = $4";
-                on_db!(self, pool => sqlx::query(sql)
+                // A re-queue since the claim keeps its own time; the lease ends either way.
+                let sql = "UPDATE outbox SET
+                        not_before = CASE WHEN version = $1 THEN $2 ELSE not_before END,
+                        locked_until = NULL, last_error = $3
+                    WHERE id = $4";
+                write_db!(self, pool => sqlx::query(sql)
+                    .bind(item.version)
                     .bind(ms(*at))
                     .bind(error)
                     .bind(item.id)
-                    .bind(item.due_at)
                     .execute(pool)
                     .await?
                     .rows_affected());
             }
             Delivery::Failed { error } | Delivery::Blocked { error } => {
-                let sql =
-                    "UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $1
-                    WHERE id = $2";
-                on_db!(self, pool => sqlx::query(sql).bind(error).bind(item.id).execute(pool).await?.rows_affected());
+                let sql = "UPDATE outbox SET
+                        status = CASE WHEN version = $1 THEN 'failed' ELSE status END,
+                        locked_until = NULL, last_error = $2
+                    WHERE id = $3";
+                write_db!(self, pool => sqlx::query(sql).bind(item.version).bind(error).bind(item.id).execute(pool).await?.rows_affected());
                 if let (Delivery::Blocked { .. }, Some(person_id)) = (outcome, item.person_id) {
                     self.set_unreachable(person_id, true).await?;
                 }
@@ -206,16 +213,16 @@ impl Store {
     /// rate limit); the attempt does not count.
     pub async fn defer_delivery(&self, item: &OutboxItem, at: DateTime<Utc>) -> Result<()> {
         let sql = "UPDATE outbox SET
-                not_before = CASE WHEN not_before = $1 THEN $2 ELSE not_before END,
+                not_before = CASE WHEN version = $1 THEN $2 ELSE not_before END,
                 locked_until = NULL, attempts = attempts - 1
             WHERE id = $3";
-        on_db!(self, pool => sqlx::query(sql).bind(item.due_at).bind(ms(at)).bind(item.id).execute(pool).await?.rows_affected());
+        write_db!(self, pool => sqlx::query(sql).bind(item.version).bind(ms(at)).bind(item.id).execute(pool).await?.rows_affected());
         Ok(())
     }
 
     pub async fn set_unreachable(&self, person_id: i64, unreachable: bool) -> Result<()> {
         let sql = "UPDATE people SET unreachable = $1 WHERE id = $2";
-        on_db!(self, pool => sqlx::query(sql).bind(unreachable).bind(person_id).execute(pool).await?.rows_affected());
+        write_db!(self, pool => sqlx::query(sql).bind(unreachable).bind(person_id).execute(pool).await?.rows_affected());
         Ok(())
     }
 

@@ -23,6 +23,8 @@ pub struct Person {
     /// `None` means the configured default language.
     pub lang: Option<Lang>,
     pub unreachable: bool,
+    /// The state of his open dialogue, read with him to spare a round trip per message.
+    pub dialogue: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -39,6 +41,7 @@ struct PersonRow {
     unreachable: bool,
     roles: String,
     topics: String,
+    dialogue: Option<String>,
 }
 
 impl From<PersonRow> for Person {
@@ -58,6 +61,7 @@ impl From<PersonRow> for Person {
             chat_id: r.chat_id,
             lang: r.lang.as_deref().and_then(Lang::parse),
             unreachable: r.unreachable,
+            dialogue: r.dialogue,
         }
     }
 }
@@ -75,7 +79,8 @@ const PERSON_SELECT: &str =
         COALESCE((SELECT string_agg(r.role, ';' ORDER BY r.role) FROM person_roles r
                   WHERE r.person_id = p.id), '') AS roles,
         COALESCE((SELECT string_agg(t.topic, ';' ORDER BY t.topic) FROM tutor_topics t
-                  WHERE t.person_id = p.id), '') AS topics
+                  WHERE t.person_id = p.id), '') AS topics,
+        (SELECT d.state FROM dialogues d WHERE d.person_id = p.id) AS dialogue
     FROM people p JOIN units u ON u.id = p.unit_id";
 
 /// What an import changed. A second import of the same file reports only `unchanged`.

@@ -1,7 +1,7 @@
 //! Each Telegram update is processed once, also when it is redelivered or when several
 //! instances receive it.
 
-use crate::{Result, Store, ms, on_db};
+use crate::{Result, Store, ms, on_db, write_db};
 use chrono::{DateTime, Utc};
 
 impl Store {
@@ -10,7 +10,7 @@ impl Store {
     pub async fn claim_update(&self, update_id: i64, now: DateTime<Utc>) -> Result<bool> {
         let sql = "INSERT INTO processed_updates (update_id, received_at) VALUES ($1, $2)
                    ON CONFLICT (update_id) DO NOTHING";
-        let done = on_db!(self, pool => sqlx::query(sql).bind(update_id).bind(ms(now)).execute(pool).await?.rows_affected());
+        let done = write_db!(self, pool => sqlx::query(sql).bind(update_id).bind(ms(now)).execute(pool).await?.rows_affected());
         Ok(done == 1)
     }
 

@@ -7,4 +7,5 @@ mod cli;
 mod delivery;
 mod leave;
 mod registration;
+mod tutoring;
 mod worklog;
