@@ -1,0 +1,427 @@
+//! Ingestion benchmark: N simulated cadres send M text logs each through the fake Bot API
+//! into the real dispatcher, handlers and storage (SQLite, then PostgreSQL), and the same
+//! load goes to a bare teloxide bot that only echoes, the ceiling that the fake API and the
+//! framework allow on this machine.
+//!
+//! Each cadre behaves like a person: he sends a log, waits for its receipt (the bot's reply
+//! to his message), then sends the next, so N logs are in flight at any time. Latency is
+//! from pushing the update into the fake to the fake receiving the `sendMessage` that
+//! replies to it; throughput is receipts per second over the measured phase.
+//!
+//! ```sh
+//! cargo bench --bench ingest
+//! INGEST_CADRES=200 INGEST_LOGS=30 INGEST_WARMUP=3 INGEST_ENGINES=echo,sqlite,postgres \
+//!     cargo bench --bench ingest
+//! ```
+//!
+//! PostgreSQL is reached like the tests do (`ZHUCUN_TEST_POSTGRES`, default
+//! `postgres://postgres@127.0.0.1:5432/test`), in a schema of its own that is dropped after.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fakebot::updates::{self, TgUser};
+use fakebot::{Call, FakeTelegram};
+use storage::Engine;
+use storage::testing::TestDb;
+use teloxide::dispatching::ShutdownToken;
+use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::prelude::*;
+use teloxide::types::ReplyParameters;
+use teloxide::update_listeners::Polling;
+
+/// The getUpdates long-poll timeout, for the bot and the echo baseline alike.
+const POLL_TIMEOUT: Duration = Duration::from_secs(1);
+/// A run that sees no Bot API call for this long is stuck.
+const STALL: Duration = Duration::from_secs(30);
+const UNIT: &str = "贵阳市/乌当区/新堡乡/谷溪村";
+const FIRST_TG_ID: i64 = 1_000_000;
+
+struct Settings {
+    cadres: usize,
+    logs: usize,
+    warmup: usize,
+    targets: Vec<Target>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Echo,
+    Bot(Engine),
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Echo => "echo",
+            Target::Bot(Engine::Sqlite) => "sqlite",
+            Target::Bot(Engine::Postgres) => "postgres",
+        }
+    }
+
+    /// Whether `text` is what this target answers to a log.
+    fn is_receipt(self, text: &str) -> bool {
+        match self {
+            Target::Echo => text == "ok",
+            Target::Bot(_) => text.starts_with('✅'),
+        }
+    }
+
+    /// logs/s this target should reach (absolute), if any.
+    fn goal(self) -> Option<f64> {
+        match self {
+            Target::Echo => None,
+            Target::Bot(Engine::Sqlite) => Some(3000.0),
+            Target::Bot(Engine::Postgres) => Some(2000.0),
+        }
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a whole number, not {v:?}")),
+        Err(_) => default,
+    }
+}
+
+impl Settings {
+    fn from_env() -> Settings {
+        let targets = std::env::var("INGEST_ENGINES")
+            .unwrap_or_else(|_| "echo,sqlite,postgres".into())
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| match s {
+                "echo" => Target::Echo,
+                "sqlite" => Target::Bot(Engine::Sqlite),
+                "postgres" | "pg" => Target::Bot(Engine::Postgres),
+                other => panic!("INGEST_ENGINES: unknown {other:?} (echo, sqlite, postgres)"),
+            })
+            .collect();
+        Settings {
+            cadres: env_usize("INGEST_CADRES", 200).max(1),
+            logs: env_usize("INGEST_LOGS", 30).max(1),
+            warmup: env_usize("INGEST_WARMUP", 3),
+            targets,
+        }
+    }
+}
+
+/// What one measured phase gave.
+struct Measured {
+    target: Target,
+    logs: usize,
+    elapsed: Duration,
+    /// Sorted.
+    latencies: Vec<Duration>,
+    /// Replies that were not receipts (e.g. "not recorded, send again").
+    wrong: Vec<String>,
+}
+
+impl Measured {
+    fn rate(&self) -> f64 {
+        self.logs as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((p / 100.0) * self.latencies.len() as f64).ceil() as usize;
+        let i = rank.clamp(1, self.latencies.len()) - 1;
+        self.latencies[i].as_secs_f64() * 1000.0
+    }
+}
+
+fn log_text(cadre: usize, n: usize) -> String {
+    format!("第{n}次入户走访：与{cadre}号脱贫户核对帮扶台账，了解春耕备耕和务工情况。")
+}
+
+fn message_id(update: &serde_json::Value) -> i64 {
+    update["message"]["message_id"]
+        .as_i64()
+        .expect("fakebot text updates carry a message_id")
+}
+
+/// Each cadre sends `per_cadre` logs, one at a time, each after the receipt of the previous
+/// one; all cadres at once. Consumes every call of `fake` as it goes.
+async fn drive(
+    fake: &FakeTelegram,
+    users: &[TgUser],
+    per_cadre: usize,
+    target: Target,
+) -> Measured {
+    let total = users.len() * per_cadre;
+    // message_id of a log in flight → (cadre, when it was pushed)
+    let mut in_flight: HashMap<i64, (usize, Instant)> = HashMap::with_capacity(users.len());
+    let mut sent = vec![1usize; users.len()];
+    let mut latencies = Vec::with_capacity(total);
+    let mut wrong = Vec::new();
+
+    let first: Vec<serde_json::Value> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| updates::text(u, &log_text(i, 1)))
+        .collect();
+    let start = Instant::now();
+    for (i, u) in first.iter().enumerate() {
+        in_flight.insert(message_id(u), (i, start));
+    }
+    fake.push_updates(first);
+
+    let mut last = start;
+    while latencies.len() + wrong.len() < total {
+        let call: Call = match fake.wait_for(STALL, |_| true).await {
+            Ok(call) => call,
+            Err(_) => panic!(
+                "{}: no Bot API call for {STALL:?}; {} of {total} receipts, {} updates undelivered",
+                target.name(),
+                latencies.len() + wrong.len(),
+                fake.pending_updates()
+            ),
+        };
+        if call.method != "sendMessage" {
+            continue;
+        }
+        let Some(replied) = call.body["reply_parameters"]["message_id"].as_i64() else {
+            wrong.push(format!("not a reply: {call}"));
+            continue;
+        };
+        let Some((cadre, pushed)) = in_flight.remove(&replied) else {
+            wrong.push(format!("reply to an unknown message: {call}"));
+            continue;
+        };
+        last = last.max(call.at);
+        match call.text() {
+            Some(t) if target.is_receipt(t) => latencies.push(call.at.duration_since(pushed)),
+            _ => wrong.push(format!("{call}")),
+        }
+        if sent[cadre] < per_cadre {
+            sent[cadre] += 1;
+            let update = updates::text(&users[cadre], &log_text(cadre, sent[cadre]));
+            let id = message_id(&update);
+            in_flight.insert(id, (cadre, Instant::now()));
+            fake.push_update(update);
+        }
+    }
+    latencies.sort_unstable();
+    Measured {
+        target,
+        logs: total,
+        elapsed: last.duration_since(start),
+        latencies,
+        wrong,
+    }
+}
+
+fn cadres(n: usize) -> Vec<TgUser> {
+    (0..n)
+        .map(|i| TgUser::new(FIRST_TG_ID + i as i64, &format!("干部{i}")))
+        .collect()
+}
+
+fn phone(i: usize) -> String {
+    format!("138{:08}", i + 1)
+}
+
+fn roster_csv(n: usize) -> String {
+    let mut csv = String::from("name,phone,roles,unit,topics\n");
+    for i in 0..n {
+        writeln!(csv, "干部{i},{},cadre,{UNIT},", phone(i)).expect("write to a String");
+    }
+    csv
+}
+
+fn bot_for(fake: &FakeTelegram) -> Bot {
+    Bot::new(fakebot::TOKEN).set_api_url(fake.url().parse().expect("fake URL"))
+}
+
+/// The bare teloxide bot: answers every message with "ok", replying to it.
+struct Echo {
+    token: ShutdownToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Echo {
+    async fn start(bot: Bot) -> Echo {
+        let handler = Update::filter_message().endpoint(|bot: Bot, msg: Message| async move {
+            bot.send_message(msg.chat.id, "ok")
+                .reply_parameters(ReplyParameters::new(msg.id))
+                .await?;
+            respond(())
+        });
+        let mut dispatcher = Dispatcher::builder(bot.clone(), handler).build();
+        let token = dispatcher.shutdown_token();
+        let listener = Polling::builder(bot)
+            .timeout(POLL_TIMEOUT)
+            .delete_webhook()
+            .await
+            .build();
+        let task = tokio::spawn(async move {
+            dispatcher
+                .dispatch_with_listener(
+                    listener,
+                    LoggingErrorHandler::with_custom_text("getUpdates failed"),
+                )
+                .await;
+        });
+        Echo { token, task }
+    }
+
+    async fn stop(mut self) {
+        // Like bot::Service::stop: shutdown fails while the dispatcher is still starting.
+        while self.token.shutdown().is_err() && !self.task.is_finished() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// A fresh database with `n` registered cadres, and the real bot serving them.
+async fn start_bot(engine: Engine, fake: &FakeTelegram, n: usize) -> (TestDb, bot::Service) {
+    let db = TestDb::new(engine).await;
+    let config = domain::config::Config::default()
+        .validate()
+        .expect("default config is valid");
+    let now = chrono::Utc::now();
+    let entries = domain::roster::parse(&roster_csv(n), &config.tutoring.topics)
+        .unwrap_or_else(|e| panic!("benchmark roster: {e:?}"));
+    db.store
+        .import_roster(&entries, now)
+        .await
+        .expect("roster import");
+    for (i, user) in cadres(n).iter().enumerate() {
+        db.store
+            .register_by_phone(&phone(i), user.id, user.id, now)
+            .await
+            .expect("register cadre");
+    }
+    let app = bot::App::new(db.store.clone(), config, Arc::new(domain::SystemClock));
+    let listener = bot::Listener::Polling {
+        timeout: POLL_TIMEOUT,
+    };
+    let service = bot::Service::start(bot_for(fake), app, listener)
+        .await
+        .expect("bot starts");
+    (db, service)
+}
+
+async fn run(target: Target, s: &Settings) -> Measured {
+    let fake = FakeTelegram::start().await;
+    let users = cadres(s.cadres);
+    let measured = match target {
+        Target::Echo => {
+            let echo = Echo::start(bot_for(&fake)).await;
+            if s.warmup > 0 {
+                drive(&fake, &users, s.warmup, target).await;
+            }
+            let m = drive(&fake, &users, s.logs, target).await;
+            echo.stop().await;
+            m
+        }
+        Target::Bot(engine) => {
+            let (db, service) = start_bot(engine, &fake, s.cadres).await;
+            if s.warmup > 0 {
+                drive(&fake, &users, s.warmup, target).await;
+            }
+            let m = drive(&fake, &users, s.logs, target).await;
+            service.stop().await;
+            db.store.close().await;
+            drop(db);
+            m
+        }
+    };
+    eprintln!(
+        "  {:<8} {:>6} logs in {:.2} s",
+        target.name(),
+        measured.logs,
+        measured.elapsed.as_secs_f64()
+    );
+    measured
+}
+
+fn print_table(s: &Settings, results: &[Measured]) {
+    let echo = results
+        .iter()
+        .find(|m| m.target == Target::Echo)
+        .map(Measured::rate);
+    println!();
+    println!(
+        "ingest: {} cadres × {} logs each ({} warm-up logs each), {} in flight, {} tokio workers",
+        s.cadres,
+        s.logs,
+        s.warmup,
+        s.cadres,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!();
+    println!("| engine   |  logs | seconds |  logs/s | p50 ms | p99 ms | ratio to echo |");
+    println!("|----------|------:|--------:|--------:|-------:|-------:|--------------:|");
+    for m in results {
+        let ratio = echo.map_or("-".to_string(), |e| format!("{:.2}", m.rate() / e));
+        println!(
+            "| {:<8} | {:>5} | {:>7.2} | {:>7.0} | {:>6.1} | {:>6.1} | {:>13} |",
+            m.target.name(),
+            m.logs,
+            m.elapsed.as_secs_f64(),
+            m.rate(),
+            m.percentile_ms(50.0),
+            m.percentile_ms(99.0),
+            ratio
+        );
+    }
+    println!();
+    for m in results {
+        let mut verdict = Vec::new();
+        if let Some(goal) = m.target.goal() {
+            let ok = if m.rate() >= goal { "met" } else { "MISSED" };
+            verdict.push(format!("{ok} ≥ {goal:.0} logs/s"));
+            if let Some(e) = echo {
+                let ok = if m.rate() >= 0.6 * e { "met" } else { "MISSED" };
+                verdict.push(format!("{ok} ≥ 0.6 × echo"));
+            }
+        }
+        if !verdict.is_empty() {
+            println!("{}: {}", m.target.name(), verdict.join(", "));
+        }
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; there is nothing to filter.
+    let s = Settings::from_env();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let results: Vec<Measured> = rt.block_on(async {
+        let mut results = Vec::new();
+        for &target in &s.targets {
+            results.push(run(target, &s).await);
+        }
+        results
+    });
+    print_table(&s, &results);
+    let mut failed = false;
+    for m in &results {
+        if !m.wrong.is_empty() {
+            failed = true;
+            eprintln!(
+                "{}: {} replies were not receipts, e.g.:",
+                m.target.name(),
+                m.wrong.len()
+            );
+            for w in m.wrong.iter().take(3) {
+                eprintln!("  {w}");
+            }
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}
