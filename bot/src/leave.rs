@@ -2,6 +2,7 @@
 //! with 批准/驳回 buttons, and the reject reason. Rules and the chain come from `domain`;
 //! every state change and its notifications are one storage call.
 
+use crate::answer::{db_down, reply};
 use crate::callback::Callback;
 use crate::dialogue::{self, Dialogue};
 use crate::texts::{K, fill, level_name, tr};
@@ -23,27 +24,6 @@ fn today(app: &Ctx) -> NaiveDate {
     local_date(app.clock.now(), app.config.tz())
 }
 
-async fn send(bot: &Bot, msg: &Message, text: String) -> HandlerResult {
-    bot.send_message(msg.chat.id, text).await?;
-    Ok(())
-}
-
-async fn db_down(
-    bot: &Bot,
-    app: &Ctx,
-    msg: &Message,
-    person: &Person,
-    e: impl std::fmt::Display,
-) -> HandlerResult {
-    tracing::error!(error = %e, "leave: database error");
-    send(
-        bot,
-        msg,
-        tr(app.lang_of(person), K::DbUnavailable).to_string(),
-    )
-    .await
-}
-
 fn bad_date(lang: Lang, input: &str) -> String {
     fill(tr(lang, K::LeaveBadDate), &[("input", input)])
 }
@@ -58,28 +38,28 @@ pub async fn start(
 ) -> HandlerResult {
     let lang = app.lang_of(&person);
     if !person.roles.contains(Role::Cadre) {
-        return send(&bot, &msg, tr(lang, K::LeaveNotCadre).to_string()).await;
+        return reply(&bot, &msg, tr(lang, K::LeaveNotCadre).to_string()).await;
     }
     let args = args.trim();
     if args.is_empty() {
         if let Err(e) = dialogue::save(&app, &person, &Dialogue::LeaveStart).await {
             return db_down(&bot, &app, &msg, &person, e).await;
         }
-        return send(&bot, &msg, tr(lang, K::LeaveAskStart).to_string()).await;
+        return reply(&bot, &msg, tr(lang, K::LeaveAskStart).to_string()).await;
     }
     let mut words = args.split_whitespace();
     let (Some(first), Some(second)) = (words.next(), words.next()) else {
-        return send(&bot, &msg, tr(lang, K::LeaveUsage).to_string()).await;
+        return reply(&bot, &msg, tr(lang, K::LeaveUsage).to_string()).await;
     };
     let reason: Vec<&str> = words.collect();
     let today = today(&app);
     let start = match parse_date(first, today) {
         Ok(d) => d,
-        Err(_) => return send(&bot, &msg, bad_date(lang, first)).await,
+        Err(_) => return reply(&bot, &msg, bad_date(lang, first)).await,
     };
     let end = match parse_date(second, today) {
         Ok(d) => d,
-        Err(_) => return send(&bot, &msg, bad_date(lang, second)).await,
+        Err(_) => return reply(&bot, &msg, bad_date(lang, second)).await,
     };
     let _ = dialogue::clear(&app, &person).await;
     submit(&bot, &app, &msg, &person, start, end, reason.join(" ")).await
@@ -101,13 +81,13 @@ pub async fn dialogue_step(
     let today = today(&app);
     let next = match d {
         Dialogue::LeaveStart => match parse_date(&text, today) {
-            Err(_) => return send(&bot, &msg, bad_date(lang, &text)).await,
+            Err(_) => return reply(&bot, &msg, bad_date(lang, &text)).await,
             Ok(start) if start < today => {
                 let t = fill(
                     tr(lang, K::LeaveStartInPast),
                     &[("start", &start.to_string())],
                 );
-                return send(&bot, &msg, t).await;
+                return reply(&bot, &msg, t).await;
             }
             Ok(start) => {
                 let prompt = fill(tr(lang, K::LeaveAskEnd), &[("start", &start.to_string())]);
@@ -115,13 +95,13 @@ pub async fn dialogue_step(
             }
         },
         Dialogue::LeaveEnd { start } => match parse_date(&text, today) {
-            Err(_) => return send(&bot, &msg, bad_date(lang, &text)).await,
+            Err(_) => return reply(&bot, &msg, bad_date(lang, &text)).await,
             Ok(end) if end < start => {
                 let t = fill(
                     tr(lang, K::LeaveEndBeforeStart),
                     &[("start", &start.to_string()), ("end", &end.to_string())],
                 );
-                return send(&bot, &msg, t).await;
+                return reply(&bot, &msg, t).await;
             }
             Ok(end) => {
                 let prompt = fill(
@@ -137,7 +117,7 @@ pub async fn dialogue_step(
         },
         Dialogue::LeaveReason { start, end } => {
             if text.is_empty() {
-                return send(&bot, &msg, tr(lang, K::LeaveMissingReason).to_string()).await;
+                return reply(&bot, &msg, tr(lang, K::LeaveMissingReason).to_string()).await;
             }
             if let Err(e) = dialogue::clear(&app, &person).await {
                 return db_down(&bot, &app, &msg, &person, e).await;
@@ -149,7 +129,7 @@ pub async fn dialogue_step(
     if let Err(e) = dialogue::save(&app, &person, &next.0).await {
         return db_down(&bot, &app, &msg, &person, e).await;
     }
-    send(&bot, &msg, next.1).await
+    reply(&bot, &msg, next.1).await
 }
 
 fn rule_text(lang: Lang, e: &LeaveRuleError) -> String {
@@ -217,7 +197,7 @@ async fn submit(
     let policy = &app.config.leave;
     let days = match check_request(&draft, today(app), &existing, policy) {
         Ok(days) => days,
-        Err(e) => return send(bot, msg, rule_text(lang, &e)).await,
+        Err(e) => return reply(bot, msg, rule_text(lang, &e)).await,
     };
     let with_approver = match app.store.approver_unit_paths().await {
         Ok(set) => set,
@@ -227,7 +207,7 @@ async fn submit(
     let Ok(chain) = resolve_chain(&levels, &person.unit, |u| {
         with_approver.contains(&u.to_string())
     }) else {
-        return send(bot, msg, tr(lang, K::LeaveNoApprover).to_string()).await;
+        return reply(bot, msg, tr(lang, K::LeaveNoApprover).to_string()).await;
     };
     let new = NewLeave {
         person_id: person.id,
@@ -241,7 +221,7 @@ async fn submit(
         Ok(id) => id,
         Err(LeaveFailure::Refused(LeaveRefusal::Overlaps { start, end })) => {
             let e = LeaveRuleError::Overlaps { start, end };
-            return send(bot, msg, rule_text(lang, &e)).await;
+            return reply(bot, msg, rule_text(lang, &e)).await;
         }
         Err(e) => return db_down(bot, app, msg, person, e).await,
     };
@@ -260,7 +240,7 @@ async fn submit(
             ("chain", &chain),
         ],
     );
-    send(bot, msg, text).await
+    reply(bot, msg, text).await
 }
 
 /// The approval card of `r` at `step` as one approver sees it; buttons only while he can act.
@@ -393,7 +373,7 @@ pub async fn list(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerRe
         Err(e) => return db_down(&bot, &app, &msg, &person, e).await,
     };
     if requests.is_empty() {
-        return send(&bot, &msg, tr(lang, K::LeaveListEmpty).to_string()).await;
+        return reply(&bot, &msg, tr(lang, K::LeaveListEmpty).to_string()).await;
     }
     let mut text = tr(lang, K::LeaveListHeader).to_string();
     let mut buttons = Vec::new();
@@ -433,13 +413,13 @@ pub async fn pending(bot: Bot, app: Ctx, msg: Message, person: Person) -> Handle
         Err(e) => return db_down(&bot, &app, &msg, &person, e).await,
     };
     if open.is_empty() {
-        return send(&bot, &msg, tr(lang, K::PendingEmpty).to_string()).await;
+        return reply(&bot, &msg, tr(lang, K::PendingEmpty).to_string()).await;
     }
     let header = fill(
         tr(lang, K::PendingHeader),
         &[("count", &open.len().to_string())],
     );
-    send(&bot, &msg, header).await?;
+    reply(&bot, &msg, header).await?;
     for r in &open {
         let (text, keyboard) = card(lang, r, r.step);
         let req = bot.send_message(msg.chat.id, text);
@@ -455,9 +435,9 @@ pub async fn pending(bot: Bot, app: Ctx, msg: Message, person: Person) -> Handle
 pub async fn cancel_dialogue(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
     let lang = app.lang_of(&person);
     match app.store.dialogue(person.id).await {
-        Ok(None) => send(&bot, &msg, tr(lang, K::NothingToCancel).to_string()).await,
+        Ok(None) => reply(&bot, &msg, tr(lang, K::NothingToCancel).to_string()).await,
         Ok(Some(_)) => match dialogue::clear(&app, &person).await {
-            Ok(()) => send(&bot, &msg, tr(lang, K::DialogueCancelled).to_string()).await,
+            Ok(()) => reply(&bot, &msg, tr(lang, K::DialogueCancelled).to_string()).await,
             Err(e) => db_down(&bot, &app, &msg, &person, e).await,
         },
         Err(e) => db_down(&bot, &app, &msg, &person, e).await,
@@ -563,7 +543,7 @@ pub async fn reject_reason(
         return cancel_dialogue(bot, app, msg, person).await;
     }
     if reason.is_empty() {
-        return send(&bot, &msg, tr(lang, K::RejectReasonEmpty).to_string()).await;
+        return reply(&bot, &msg, tr(lang, K::RejectReasonEmpty).to_string()).await;
     }
     let result = app
         .store
@@ -584,14 +564,14 @@ pub async fn reject_reason(
     match result {
         Ok(_) => {
             app.wake_sender();
-            send(
+            reply(
                 &bot,
                 &msg,
                 fill(tr(lang, K::RejectDone), &[("id", &request.to_string())]),
             )
             .await
         }
-        Err(LeaveFailure::Refused(r)) => send(&bot, &msg, refusal_alert(lang, &r)).await,
+        Err(LeaveFailure::Refused(r)) => reply(&bot, &msg, refusal_alert(lang, &r)).await,
         Err(LeaveFailure::Storage(_)) => Ok(()),
     }
 }

@@ -14,6 +14,7 @@ use teloxide::types::{BotCommand, User};
 use teloxide::update_listeners::Polling;
 use tokio::sync::{Notify, watch};
 
+mod answer;
 mod archive;
 mod callback;
 mod commands;

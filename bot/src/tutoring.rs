@@ -3,6 +3,7 @@
 //! copyMessage, ratings, and `/questions`. Routing, authority and deadlines live in
 //! `domain::tutoring` and `storage`; handlers here parse, call one operation and render.
 
+use crate::answer::{db_down, reply};
 use crate::callback::Callback;
 use crate::dialogue::{self, Dialogue};
 use crate::texts::{K, fill, tr};
@@ -78,29 +79,6 @@ fn status_name(lang: Lang, s: QuestionStatus) -> &'static str {
             QuestionStatus::Answered => K::QStatusAnswered,
         },
     )
-}
-
-async fn reply(bot: &Bot, msg: &Message, text: String) -> HandlerResult {
-    bot.send_message(msg.chat.id, text)
-        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply())
-        .await?;
-    Ok(())
-}
-
-async fn db_down(
-    bot: &Bot,
-    app: &Ctx,
-    msg: &Message,
-    person: &Person,
-    e: impl std::fmt::Display,
-) -> HandlerResult {
-    tracing::error!(error = %e, "tutoring: database error");
-    reply(
-        bot,
-        msg,
-        tr(app.lang_of(person), K::DbUnavailable).to_string(),
-    )
-    .await
 }
 
 async fn alert(bot: &Bot, q: &CallbackQuery, text: String, show_alert: bool) -> HandlerResult {

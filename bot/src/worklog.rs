@@ -1,6 +1,7 @@
 //! Work logs: any ordinary message of a cadre is a log of today, with one receipt per log;
 //! `/log DATE TEXT` backdates; `/me` shows the month; edits update the log.
 
+use crate::answer::reply;
 use crate::commands::{help_text, say};
 use crate::texts::{K, fill, tr};
 use crate::{Ctx, HandlerResult};
@@ -14,7 +15,7 @@ use domain::worklog::{
 };
 use storage::{LogReceipt, NewLog, Person, Recorded};
 use teloxide::prelude::*;
-use teloxide::types::{FileMeta, ReplyParameters};
+use teloxide::types::FileMeta;
 
 /// What a Telegram message carries, as a log; `None` for kinds that are not logs
 /// (stickers, polls, games…).
@@ -157,13 +158,6 @@ pub fn receipt_text(lang: Lang, r: &LogReceipt) -> String {
         ));
     }
     text
-}
-
-async fn reply(bot: &Bot, msg: &Message, text: String) -> HandlerResult {
-    bot.send_message(msg.chat.id, text)
-        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply())
-        .await?;
-    Ok(())
 }
 
 /// Any ordinary message of a registered person.

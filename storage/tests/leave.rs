@@ -69,28 +69,8 @@ async fn submit(
         .await
 }
 
-/// Drains the outbox and returns what was queued, as (chat, notification).
 async fn drain(store: &Store) -> Vec<(i64, Notification)> {
-    let items = store
-        .claim_outbox(now() + Duration::seconds(1), Duration::seconds(30), 100)
-        .await
-        .unwrap();
-    for item in &items {
-        store
-            .finish_delivery(
-                item,
-                &storage::Delivery::Sent {
-                    message_id: Some(item.id),
-                },
-                now(),
-            )
-            .await
-            .unwrap();
-    }
-    items
-        .into_iter()
-        .map(|i| (i.chat_id, i.notification.unwrap()))
-        .collect()
+    common::drain_until(store, now() + Duration::seconds(1)).await
 }
 
 async fn three_level_request_walks_township_county_city(store: Store) {

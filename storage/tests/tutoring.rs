@@ -147,28 +147,8 @@ async fn asked(
     (q, routed.tutor_id)
 }
 
-/// Drains the outbox: (chat, notification) in order.
 async fn drain(store: &Store) -> Vec<(i64, Notification)> {
-    let items = store
-        .claim_outbox(now() + Duration::days(30), Duration::seconds(30), 100)
-        .await
-        .unwrap();
-    for item in &items {
-        store
-            .finish_delivery(
-                item,
-                &storage::Delivery::Sent {
-                    message_id: Some(item.id),
-                },
-                now(),
-            )
-            .await
-            .unwrap();
-    }
-    items
-        .into_iter()
-        .map(|i| (i.chat_id, i.notification.unwrap()))
-        .collect()
+    common::drain_until(store, now() + Duration::days(30)).await
 }
 
 /// The tutor's card message as the sender would record it.

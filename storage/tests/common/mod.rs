@@ -2,7 +2,8 @@
 
 #![allow(dead_code)]
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use domain::notify::Notification;
 use domain::roster;
 use storage::Store;
 
@@ -41,4 +42,23 @@ pub async fn with_roster(store: &Store) -> i64 {
         .unwrap()
         .unwrap()
         .id
+}
+
+/// Claims everything due by `until`, records it as sent, and returns what was queued as
+/// (chat, notification), in order.
+pub async fn drain_until(store: &Store, until: DateTime<Utc>) -> Vec<(i64, Notification)> {
+    let items = store
+        .claim_outbox(until, Duration::seconds(30), 100)
+        .await
+        .unwrap();
+    for item in &items {
+        let sent = storage::Delivery::Sent {
+            message_id: Some(item.id),
+        };
+        store.finish_delivery(item, &sent, now()).await.unwrap();
+    }
+    items
+        .into_iter()
+        .map(|i| (i.chat_id, i.notification.unwrap()))
+        .collect()
 }
