@@ -147,15 +147,19 @@ impl Store {
                     (id, true)
                 }
             };
-            sqlx::query(
-                "INSERT INTO log_messages (chat_id, message_id, log_id) VALUES ($1, $2, $3)
-                 ON CONFLICT (chat_id, message_id) DO NOTHING",
-            )
-            .bind(log.chat_id)
-            .bind(log.message_id)
-            .bind(log_id)
-            .execute(&mut *tx)
-            .await?;
+            if input.media_group_id.is_some() {
+                // Album parts after the first are found through this map (for edits); a
+                // single message is found by the log's own chat and message id.
+                sqlx::query(
+                    "INSERT INTO log_messages (chat_id, message_id, log_id) VALUES ($1, $2, $3)
+                     ON CONFLICT (chat_id, message_id) DO NOTHING",
+                )
+                .bind(log.chat_id)
+                .bind(log.message_id)
+                .bind(log_id)
+                .execute(&mut *tx)
+                .await?;
+            }
             for a in &input.attachments {
                 sqlx::query(
                     "INSERT INTO log_attachments
@@ -188,26 +192,24 @@ impl Store {
                 Recorded::AlbumPart { log_id, new_log }
             } else {
                 // Everything but the month's days is known already: no re-reading.
-                let month = Month::of(log.day);
-                let dates: Vec<(NaiveDate,)> = sqlx::query_as(
-                    "SELECT DISTINCT day FROM logs WHERE person_id = $1 AND day >= $2 AND day <= $3
-                     ORDER BY day",
-                )
-                .bind(log.person_id)
-                .bind(month.first_day())
-                .bind(month.last_day())
-                .fetch_all(&mut *tx)
-                .await?;
                 Recorded::Log(LogReceipt {
                     log_id,
                     person_id: log.person_id,
                     seq: seq_of_new,
                     day: log.day,
                     attachments: input.attachments.len() as i64,
-                    month_log_dates: dates.into_iter().map(|d| d.0).collect(),
+                    month_log_dates: Vec::new(),
                 })
             }
         });
+        // The month's days are read after the commit, outside the one-writer section.
+        let recorded = match recorded {
+            Recorded::Log(mut receipt) => {
+                receipt.month_log_dates = self.log_dates(log.person_id, Month::of(log.day)).await?;
+                Recorded::Log(receipt)
+            }
+            other => other,
+        };
         Ok(recorded)
     }
 
@@ -237,8 +239,11 @@ impl Store {
     ) -> Result<Option<EditedLog>> {
         let found = in_tx!(self, tx => {
             let row: Option<(i64, i64, NaiveDate, Option<String>)> = sqlx::query_as(
-                "SELECT l.id, l.seq, l.day, l.text FROM log_messages m JOIN logs l ON l.id = m.log_id
-                 WHERE m.chat_id = $1 AND m.message_id = $2 AND l.person_id = $3",
+                "SELECT l.id, l.seq, l.day, l.text FROM logs l
+                 WHERE l.person_id = $3
+                   AND ((l.chat_id = $1 AND l.message_id = $2)
+                        OR l.id IN (SELECT m.log_id FROM log_messages m
+                                    WHERE m.chat_id = $1 AND m.message_id = $2))",
             )
             .bind(chat_id)
             .bind(message_id)

@@ -326,13 +326,11 @@ async fn refused_messages_store_nothing(engine: Engine) {
 async fn failed_write_tells_the_cadre_to_send_again(engine: Engine) {
     let t = TestApp::start(engine).await;
     let user = t.cadre().await;
-    t.db.execute("ALTER TABLE log_messages RENAME TO log_messages_gone")
-        .await;
+    t.db.execute("ALTER TABLE logs RENAME TO logs_gone").await;
     let answer = t.ask(&user, "这条写不进去").await;
     assert!(answer.text().unwrap().contains("没有被记录"), "{answer}");
     assert!(answer.text().unwrap().contains("重新发送"), "{answer}");
-    t.db.execute("ALTER TABLE log_messages_gone RENAME TO log_messages")
-        .await;
+    t.db.execute("ALTER TABLE logs_gone RENAME TO logs").await;
     // Nothing was half-stored: the resent message is log no. 1.
     assert!(
         t.ask(&user, "这条写得进去")
