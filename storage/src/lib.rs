@@ -1,8 +1,10 @@
 //! All SQL of zhucun lives here, for SQLite and PostgreSQL.
 //!
 //! Query logic is written once: the `on_db!` / `in_tx!` macros expand the same code for both
-//! engines, so a query string with `$1`-style parameters runs on either. Only the DDL
-//! (`migrations/sqlite`, `migrations/postgres`) is per engine.
+//! engines, so a query string with `$1`-style parameters runs on either. Per engine are only
+//! the DDL (`migrations/sqlite`, `migrations/postgres`) and the outbox claim (`FOR UPDATE
+//! SKIP LOCKED` on PostgreSQL). On SQLite, writers (`in_tx!`, `write_db!`) queue on an
+//! in-process gate; a transaction body must not call back into the store's own methods.
 
 use chrono::{DateTime, Utc};
 use sqlx::Connection;
