@@ -6,11 +6,11 @@ use domain::Clock;
 use domain::config::{Config, Lang};
 use std::sync::Arc;
 use std::time::Duration;
-use storage::{Person, Store};
+use storage::{Admission, Person, Store};
 use teloxide::dispatching::{Dispatcher, ShutdownToken, UpdateHandler};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
-use teloxide::types::{BotCommand, User};
+use teloxide::types::{BotCommand, UpdateKind, User};
 use teloxide::update_listeners::Polling;
 use tokio::sync::{Notify, watch};
 
@@ -126,7 +126,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
     let private_message = Update::filter_message()
         .filter(|m: Message| m.chat.is_private())
         .filter_map(|m: Message| m.from)
-        .filter_map_async(identify)
+        .map_async(identify)
         .branch(case![Identity::Unknown].chain(unregistered))
         .branch(case![Identity::Inactive(person)].endpoint(registration::refuse_inactive))
         .branch(case![Identity::Active(person)].chain(registered));
@@ -134,7 +134,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
     let private_edit = Update::filter_edited_message()
         .filter(|m: Message| m.chat.is_private())
         .filter_map(|m: Message| m.from)
-        .filter_map_async(identify)
+        .map_async(identify)
         .branch(case![Identity::Active(person)].endpoint(worklog::on_edit));
 
     let callbacks = Update::filter_callback_query()
@@ -165,24 +165,24 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(dptree::endpoint(stale_button));
 
     dptree::entry()
-        .filter_async(claim_update)
+        .filter_map_async(admit)
         .branch(private_message)
         .branch(private_edit)
         .branch(callbacks)
 }
 
 /// The registered, active person who pressed a button; others get a short alert.
-async fn identify_presser(bot: Bot, app: Ctx, q: CallbackQuery) -> Option<Person> {
-    let person = app.store.person_by_tg(q.from.id.0 as i64).await;
+async fn identify_presser(
+    bot: Bot,
+    app: Ctx,
+    q: CallbackQuery,
+    admission: Admission,
+) -> Option<Person> {
     let lang = app.lang_of_user(&q.from);
-    let refusal = match person {
-        Ok(Some(p)) if p.active => return Some(p),
-        Ok(Some(_)) => tr(lang, K::Deactivated),
-        Ok(None) => tr(lang, K::AlertRegisterFirst),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot look up presser");
-            tr(lang, K::DbUnavailable)
-        }
+    let refusal = match admission.person {
+        Some(p) if p.active => return Some(p),
+        Some(_) => tr(lang, K::Deactivated),
+        None => tr(lang, K::AlertRegisterFirst),
     };
     let _ = bot
         .answer_callback_query(q.id.clone())
@@ -208,46 +208,56 @@ fn is_command_like(m: Message) -> bool {
         .is_some_and(|t| t.starts_with('/') && t.len() > 1)
 }
 
-/// Skips updates this service has processed before (redelivery, or another instance).
-async fn claim_update(update: Update, app: Ctx) -> bool {
+/// Claims the update, so that one processed before (redelivery, or another instance) is
+/// skipped, and looks its sender up on the roster: one grouped storage call per update.
+async fn admit(bot: Bot, app: Ctx, update: Update) -> Option<Admission> {
+    let sender = update.from().map(|u| u.id.0 as i64);
     match app
         .store
-        .claim_update(i64::from(update.id.0), app.clock.now())
+        .admit(i64::from(update.id.0), sender, app.clock.now())
         .await
     {
-        Ok(fresh) => {
-            if !fresh {
-                tracing::debug!(update_id = update.id.0, "duplicate update skipped");
-            }
-            fresh
+        Ok(admission) if admission.fresh => Some(admission),
+        Ok(_) => {
+            tracing::debug!(update_id = update.id.0, "duplicate update skipped");
+            None
         }
-        // Without the database the handler cannot work either, but it can tell the person.
+        // Nothing can be handled without the database, but the person can be told.
         Err(e) => {
-            tracing::warn!(error = %e, "cannot claim update; handling it anyway");
-            true
+            tracing::error!(error = %e, update_id = update.id.0, "cannot admit update");
+            let lang = update
+                .from()
+                .map_or(app.config.language, |u| app.lang_of_user(u));
+            let text = tr(lang, K::DbUnavailable);
+            match &update.kind {
+                UpdateKind::Message(m) if m.chat.is_private() => {
+                    let _ = bot.send_message(m.chat.id, text).await;
+                }
+                UpdateKind::CallbackQuery(q) => {
+                    let _ = bot
+                        .answer_callback_query(q.id.clone())
+                        .text(text)
+                        .show_alert(true)
+                        .await;
+                }
+                _ => {}
+            }
+            None
         }
     }
 }
 
-async fn identify(bot: Bot, app: Ctx, msg: Message, user: User) -> Option<Identity> {
-    match app.store.person_by_tg(user.id.0 as i64).await {
-        Ok(None) => Some(Identity::Unknown),
-        Ok(Some(p)) if p.active => {
+/// Who wrote, as admitted. Writing to us again means he has unblocked the bot.
+async fn identify(app: Ctx, admission: Admission) -> Identity {
+    match admission.person {
+        None => Identity::Unknown,
+        Some(p) if p.active => {
             if p.unreachable {
-                // He writes to us again, so he has unblocked the bot.
                 let _ = app.store.set_unreachable(p.id, false).await;
             }
-            Some(Identity::Active(p))
+            Identity::Active(p)
         }
-        Ok(Some(p)) => Some(Identity::Inactive(p)),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot look up sender");
-            let lang = app.lang_of_user(&user);
-            let _ = bot
-                .send_message(msg.chat.id, tr(lang, K::DbUnavailable))
-                .await;
-            None
-        }
+        Some(p) => Identity::Inactive(p),
     }
 }
 

@@ -17,6 +17,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod dialogues;
+mod group;
 mod leave;
 mod logs;
 mod outbox;
@@ -26,6 +27,7 @@ pub mod testing;
 mod tutoring;
 mod updates;
 
+pub use group::GroupStats;
 pub use leave::{
     Decided, LeaveFailure, LeaveRefusal, LeaveRequest, LeaveStatus, LeaveStep, NewLeave,
 };
@@ -38,6 +40,7 @@ pub use tutoring::{
     QuestionStatus, Reassigned, RelayPlan, RelaySource, Routed, SimilarAnswer, SlaCandidate,
     ThreadEntry, TutorChoice, TutorFigures,
 };
+pub use updates::Admission;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -58,6 +61,15 @@ pub struct Store {
     /// SQLite has one writer at a time; writers queue here instead of in SQLite's busy
     /// handler, which sleeps and retries (a measured third of the time under load).
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Group commit of the hot path (admitting updates, recording logs). `None` in the
+    /// handle the group workers use themselves.
+    groups: Option<std::sync::Arc<Groups>>,
+}
+
+/// The group-commit workers of one store.
+struct Groups {
+    admit: group::Group<updates::AdmitRequest, Admission>,
+    logs: group::Group<logs::QueuedLog, LogReceipt>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +83,23 @@ pub enum StorageError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database URL: {0}")]
     BadUrl(String),
+    /// A fault of this program, not of the database.
+    #[error("internal storage error: {0}")]
+    Internal(&'static str),
+    /// The failure of a whole group-commit batch, shared by each of its requests.
+    #[error(transparent)]
+    Batch(std::sync::Arc<StorageError>),
+}
+
+impl StorageError {
+    /// Whether the database itself is out of reach (as opposed to one bad request).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StorageError::Unavailable(_) => true,
+            StorageError::Batch(e) => e.is_unavailable(),
+            _ => false,
+        }
+    }
 }
 
 impl From<sqlx::Error> for StorageError {
@@ -151,6 +180,31 @@ macro_rules! write_db {
 }
 pub(crate) use {impl_for_connections, in_tx, on_db, write_db};
 
+/// A `FROM` item that reads parameter `$param`, a JSON array of objects, as a table `j` with
+/// the given columns (name, PostgreSQL type): one statement for a whole batch of rows, with
+/// one bound value, on either engine.
+pub(crate) fn json_table(engine: Engine, param: usize, cols: &[(&str, &str)]) -> String {
+    match engine {
+        Engine::Sqlite => {
+            let fields: Vec<String> = cols
+                .iter()
+                .map(|(c, _)| format!("json_extract(value, '$.{c}') AS {c}"))
+                .collect();
+            format!(
+                "(SELECT {} FROM json_each(${param})) AS j",
+                fields.join(", ")
+            )
+        }
+        Engine::Postgres => {
+            let fields: Vec<String> = cols.iter().map(|(c, t)| format!("{c} {t}")).collect();
+            format!(
+                "jsonb_to_recordset(${param}::jsonb) AS j({})",
+                fields.join(", ")
+            )
+        }
+    }
+}
+
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -194,10 +248,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Store {
-            db: Db::Sqlite(pool),
-            write_gate: Default::default(),
-        })
+        Ok(Store::assemble(Db::Sqlite(pool)))
     }
 
     pub(crate) async fn connect_postgres(options: PgConnectOptions) -> Result<Store> {
@@ -208,10 +259,44 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Store {
-            db: Db::Postgres(pool),
+        Ok(Store::assemble(Db::Postgres(pool)))
+    }
+
+    /// The store and its group-commit workers, which share its pool and write gate.
+    fn assemble(db: Db) -> Store {
+        let bare = Store {
+            db,
             write_gate: Default::default(),
-        })
+            groups: None,
+        };
+        let groups = Groups {
+            admit: {
+                let store = bare.clone();
+                group::Group::spawn(move |reqs| {
+                    let store = store.clone();
+                    async move { store.admit_batch(reqs).await }
+                })
+            },
+            logs: {
+                let store = bare.clone();
+                group::Group::spawn(move |reqs| {
+                    let store = store.clone();
+                    async move { store.record_log_batch(reqs).await }
+                })
+            },
+        };
+        Store {
+            groups: Some(std::sync::Arc::new(groups)),
+            ..bare
+        }
+    }
+
+    /// How the group commits of (admitted updates, recorded logs) have grouped so far.
+    pub fn group_stats(&self) -> (GroupStats, GroupStats) {
+        match &self.groups {
+            Some(g) => (g.admit.stats(), g.logs.stats()),
+            None => Default::default(),
+        }
     }
 
     pub fn engine(&self) -> Engine {

@@ -1,12 +1,14 @@
 //! Work logs: recording (single messages and album parts), edits, the month's log days, and
 //! the attachments waiting to be archived.
 
+use crate::group::fail_all;
 use crate::outbox::OutboxTx;
-use crate::{Result, Store, in_tx, ms, on_db};
+use crate::{Result, StorageError, Store, in_tx, json_table, ms, on_db};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::attendance::Month;
 use domain::notify::Notification;
 use domain::worklog::LogInput;
+use std::collections::HashMap;
 
 /// Where a log came from and what day it is for.
 #[derive(Debug, Clone)]
@@ -76,11 +78,268 @@ pub struct PendingArchive {
     pub attempts: i64,
 }
 
+/// A single (non-album) log waiting for its group commit.
+pub(crate) struct QueuedLog {
+    person_id: i64,
+    day: NaiveDate,
+    at: DateTime<Utc>,
+    input: LogInput,
+    chat_id: i64,
+    message_id: i64,
+    backdated: bool,
+}
+
+impl QueuedLog {
+    fn as_new(&self) -> NewLog<'_> {
+        NewLog {
+            person_id: self.person_id,
+            day: self.day,
+            at: self.at,
+            input: &self.input,
+            chat_id: self.chat_id,
+            message_id: self.message_id,
+            backdated: self.backdated,
+        }
+    }
+}
+
 impl Store {
-    /// Records a message as a work log in one transaction. Album parts (same
-    /// `media_group_id`) join one log; a redelivered file is never counted twice.
-    /// `receipt_at` is when the album's receipt may be sent (extended by every part).
+    /// Records a message as a work log. Album parts (same `media_group_id`) join one log; a
+    /// redelivered file is never counted twice. `receipt_at` is when the album's receipt may
+    /// be sent (extended by every part). Single messages are written in a group commit with
+    /// the others that arrive meanwhile; each is all or nothing either way.
     pub async fn record_log(&self, log: NewLog<'_>, receipt_at: DateTime<Utc>) -> Result<Recorded> {
+        match &self.groups {
+            Some(groups) if log.input.media_group_id.is_none() => {
+                let queued = QueuedLog {
+                    person_id: log.person_id,
+                    day: log.day,
+                    at: log.at,
+                    input: log.input.clone(),
+                    chat_id: log.chat_id,
+                    message_id: log.message_id,
+                    backdated: log.backdated,
+                };
+                groups.logs.call(queued).await.map(Recorded::Log)
+            }
+            _ => self.record_one_log(log, receipt_at).await,
+        }
+    }
+
+    /// A batch of single logs in one transaction: one statement each for the people's log
+    /// numbers, the logs and their files, then one read of the months' days. If the batch
+    /// fails for a reason other than an unreachable database, each log is tried on its own,
+    /// so one bad log cannot sink the others.
+    pub(crate) async fn record_log_batch(&self, logs: Vec<QueuedLog>) -> Vec<Result<LogReceipt>> {
+        match self.try_log_batch(&logs).await {
+            Ok(receipts) => receipts.into_iter().map(Ok).collect(),
+            Err(e) if e.is_unavailable() => {
+                tracing::error!(error = %e, batch = logs.len(), "logs not recorded");
+                fail_all(e, logs.len())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, batch = logs.len(), "log batch failed; one by one");
+                let mut out = Vec::with_capacity(logs.len());
+                for log in &logs {
+                    // No album here, so there is no receipt time to pass.
+                    out.push(match self.record_one_log(log.as_new(), log.at).await {
+                        Ok(Recorded::Log(receipt)) => Ok(receipt),
+                        Ok(Recorded::AlbumPart { .. }) => {
+                            Err(StorageError::Internal("a single log became an album part"))
+                        }
+                        Err(e) => Err(e),
+                    });
+                }
+                out
+            }
+        }
+    }
+
+    async fn try_log_batch(&self, logs: &[QueuedLog]) -> Result<Vec<LogReceipt>> {
+        let engine = self.engine();
+        // Each person's new logs take the next numbers, in arrival order.
+        let mut per_person: HashMap<i64, i64> = HashMap::new();
+        for log in logs {
+            *per_person.entry(log.person_id).or_default() += 1;
+        }
+        let counts: Vec<serde_json::Value> = per_person
+            .iter()
+            .map(|(pid, n)| serde_json::json!({"pid": pid, "n": n}))
+            .collect();
+        let seq_sql = format!(
+            "UPDATE people SET log_seq = people.log_seq + j.n FROM {}
+             WHERE people.id = j.pid RETURNING people.id, people.log_seq",
+            json_table(engine, 1, &[("pid", "bigint"), ("n", "bigint")])
+        );
+        let logs_sql = format!(
+            "INSERT INTO logs (person_id, seq, day, kind, text, latitude, longitude, backdated,
+                 chat_id, message_id, created_at, updated_at)
+             SELECT pid, seq, day, kind, body, lat, lon, backdated, chat_id, message_id, at, at
+             FROM {}
+             RETURNING id, person_id, seq",
+            json_table(
+                engine,
+                1,
+                &[
+                    ("pid", "bigint"),
+                    ("seq", "bigint"),
+                    ("day", "date"),
+                    ("kind", "text"),
+                    ("body", "text"),
+                    ("lat", "float8"),
+                    ("lon", "float8"),
+                    ("backdated", "boolean"),
+                    ("chat_id", "bigint"),
+                    ("message_id", "bigint"),
+                    ("at", "bigint"),
+                ]
+            )
+        );
+        let files_sql = format!(
+            "INSERT INTO log_attachments
+                 (log_id, kind, file_id, file_unique_id, file_size, mime, file_name, message_id)
+             SELECT log_id, kind, file_id, file_unique_id, size, mime, file_name, message_id
+             FROM {} WHERE true
+             ON CONFLICT (log_id, file_unique_id) DO NOTHING",
+            json_table(
+                engine,
+                1,
+                &[
+                    ("log_id", "bigint"),
+                    ("kind", "text"),
+                    ("file_id", "text"),
+                    ("file_unique_id", "text"),
+                    ("size", "bigint"),
+                    ("mime", "text"),
+                    ("file_name", "text"),
+                    ("message_id", "bigint"),
+                ]
+            )
+        );
+        let counts = serde_json::Value::Array(counts).to_string();
+        let (seqs, ids) = in_tx!(self, tx => {
+            let last: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(seq_sql))
+                .bind(counts)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut next: HashMap<i64, i64> = last
+                .into_iter()
+                .map(|(pid, last)| (pid, last - per_person.get(&pid).copied().unwrap_or(0)))
+                .collect();
+            let mut seqs = Vec::with_capacity(logs.len());
+            let mut rows = Vec::with_capacity(logs.len());
+            for log in logs {
+                let Some(n) = next.get_mut(&log.person_id) else {
+                    return Err(StorageError::Internal("log of a person not on the roster"));
+                };
+                *n += 1;
+                seqs.push(*n);
+                let input = &log.input;
+                rows.push(serde_json::json!({
+                    "pid": log.person_id,
+                    "seq": *n,
+                    "day": log.day.to_string(),
+                    "kind": input.kind(),
+                    "body": input.clean_text(),
+                    "lat": input.location.map(|l| l.0),
+                    "lon": input.location.map(|l| l.1),
+                    "backdated": log.backdated,
+                    "chat_id": log.chat_id,
+                    "message_id": log.message_id,
+                    "at": ms(log.at),
+                }));
+            }
+            let inserted: Vec<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(logs_sql))
+                .bind(serde_json::Value::Array(rows).to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+            let by_seq: HashMap<(i64, i64), i64> = inserted
+                .into_iter()
+                .map(|(id, pid, seq)| ((pid, seq), id))
+                .collect();
+            let mut ids = Vec::with_capacity(logs.len());
+            let mut files = Vec::new();
+            for (log, seq) in logs.iter().zip(&seqs) {
+                let Some(&id) = by_seq.get(&(log.person_id, *seq)) else {
+                    return Err(StorageError::Internal("a batched log was not inserted"));
+                };
+                ids.push(id);
+                for a in &log.input.attachments {
+                    files.push(serde_json::json!({
+                        "log_id": id,
+                        "kind": a.kind.as_str(),
+                        "file_id": a.file_id,
+                        "file_unique_id": a.file_unique_id,
+                        "size": a.size.and_then(|s| i64::try_from(s).ok()),
+                        "mime": a.mime,
+                        "file_name": a.file_name,
+                        "message_id": log.message_id,
+                    }));
+                }
+            }
+            if !files.is_empty() {
+                sqlx::query(sqlx::AssertSqlSafe(files_sql))
+                    .bind(serde_json::Value::Array(files).to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            (seqs, ids)
+        });
+        // The months' days, read after the commit, outside the one-writer section.
+        let mut months: Vec<(i64, Month)> = logs
+            .iter()
+            .map(|l| (l.person_id, Month::of(l.day)))
+            .collect();
+        months.sort_unstable();
+        months.dedup();
+        let ranges: Vec<serde_json::Value> = months
+            .iter()
+            .map(|(pid, m)| {
+                serde_json::json!({
+                    "pid": pid,
+                    "first": m.first_day().to_string(),
+                    "last": m.last_day().to_string(),
+                })
+            })
+            .collect();
+        let days_sql = format!(
+            "SELECT DISTINCT l.person_id, l.day FROM {}
+             JOIN logs l ON l.person_id = j.pid AND l.day >= j.first AND l.day <= j.last
+             ORDER BY l.person_id, l.day",
+            json_table(
+                engine,
+                1,
+                &[("pid", "bigint"), ("first", "date"), ("last", "date")]
+            )
+        );
+        let days: Vec<(i64, NaiveDate)> = on_db!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(days_sql))
+                .bind(serde_json::Value::Array(ranges).to_string())
+                .fetch_all(pool)
+                .await?);
+        Ok(logs
+            .iter()
+            .zip(seqs.into_iter().zip(ids))
+            .map(|(log, (seq, log_id))| {
+                let month = Month::of(log.day);
+                LogReceipt {
+                    log_id,
+                    person_id: log.person_id,
+                    seq,
+                    day: log.day,
+                    attachments: log.input.attachments.len() as i64,
+                    month_log_dates: days
+                        .iter()
+                        .filter(|(pid, d)| *pid == log.person_id && Month::of(*d) == month)
+                        .map(|(_, d)| *d)
+                        .collect(),
+                }
+            })
+            .collect())
+    }
+
+    /// One log in its own transaction: album parts, and single logs without group commit.
+    async fn record_one_log(&self, log: NewLog<'_>, receipt_at: DateTime<Utc>) -> Result<Recorded> {
         let input = log.input;
         let now = ms(log.at);
         let recorded = in_tx!(self, tx => {

@@ -28,7 +28,7 @@ pub struct Person {
 }
 
 #[derive(sqlx::FromRow)]
-struct PersonRow {
+pub(crate) struct PersonRow {
     id: i64,
     name: String,
     phone: String,
@@ -73,7 +73,7 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-const PERSON_SELECT: &str =
+pub(crate) const PERSON_SELECT: &str =
     "SELECT p.id, p.name, p.phone, p.unit_id, u.path AS unit_path, p.active,
         p.tg_user_id, p.chat_id, p.lang, p.unreachable,
         COALESCE((SELECT string_agg(r.role, ';' ORDER BY r.role) FROM person_roles r

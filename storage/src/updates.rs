@@ -1,8 +1,27 @@
 //! Each Telegram update is processed once, also when it is redelivered or when several
-//! instances receive it.
+//! instances receive it. Admitting an update claims it and looks up who sent it, for many
+//! updates at once when they arrive together.
 
-use crate::{Result, Store, ms, on_db, write_db};
+use crate::group::fail_all;
+use crate::people::{PERSON_SELECT, PersonRow};
+use crate::{Person, Result, StorageError, Store, json_table, ms, on_db, write_db};
 use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
+
+/// An update claimed for processing, and its sender as the roster knows him.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    /// `false`: processed (or being processed) already; skip it.
+    pub fresh: bool,
+    /// The roster person with the sender's Telegram id, if any.
+    pub person: Option<Person>,
+}
+
+pub(crate) struct AdmitRequest {
+    update_id: i64,
+    tg_user_id: Option<i64>,
+    at: DateTime<Utc>,
+}
 
 impl Store {
     /// Claims an update for processing. `false` means it was processed (or is being processed)
@@ -12,6 +31,90 @@ impl Store {
                    ON CONFLICT (update_id) DO NOTHING";
         let done = write_db!(self, pool => sqlx::query(sql).bind(update_id).bind(ms(now)).execute(pool).await?.rows_affected());
         Ok(done == 1)
+    }
+
+    /// Claims an update and finds its sender (`tg_user_id`) on the roster, grouped with the
+    /// other updates that arrive meanwhile.
+    pub async fn admit(
+        &self,
+        update_id: i64,
+        tg_user_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Admission> {
+        let req = AdmitRequest {
+            update_id,
+            tg_user_id,
+            at: now,
+        };
+        match &self.groups {
+            Some(groups) => groups.admit.call(req).await,
+            None => self
+                .admit_batch(vec![req])
+                .await
+                .pop()
+                .unwrap_or(Err(StorageError::Internal("admission answered nothing"))),
+        }
+    }
+
+    /// One claim statement and one roster read for the whole batch.
+    pub(crate) async fn admit_batch(&self, reqs: Vec<AdmitRequest>) -> Vec<Result<Admission>> {
+        match self.try_admit_batch(&reqs).await {
+            Ok(admissions) => admissions.into_iter().map(Ok).collect(),
+            Err(e) => {
+                tracing::error!(error = %e, batch = reqs.len(), "cannot admit updates");
+                fail_all(e, reqs.len())
+            }
+        }
+    }
+
+    async fn try_admit_batch(&self, reqs: &[AdmitRequest]) -> Result<Vec<Admission>> {
+        let engine = self.engine();
+        // Distinct ids: a redelivery inside one batch is fresh only for its first copy.
+        let mut seen = HashSet::new();
+        let claims: Vec<serde_json::Value> = reqs
+            .iter()
+            .filter(|r| seen.insert(r.update_id))
+            .map(|r| serde_json::json!({"id": r.update_id, "at": ms(r.at)}))
+            .collect();
+        let claim_sql = format!(
+            "INSERT INTO processed_updates (update_id, received_at)
+             SELECT id, at FROM {} WHERE true
+             ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
+            json_table(engine, 1, &[("id", "bigint"), ("at", "bigint")])
+        );
+        let claims = serde_json::Value::Array(claims).to_string();
+        let claimed: Vec<(i64,)> = write_db!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(claim_sql)).bind(claims).fetch_all(pool).await?);
+        let mut fresh: HashSet<i64> = claimed.into_iter().map(|r| r.0).collect();
+
+        let senders: HashSet<i64> = reqs.iter().filter_map(|r| r.tg_user_id).collect();
+        let mut people: HashMap<i64, Person> = HashMap::new();
+        if !senders.is_empty() {
+            let ids: Vec<serde_json::Value> = senders
+                .iter()
+                .map(|id| serde_json::json!({ "tg": id }))
+                .collect();
+            let sql = format!(
+                "{PERSON_SELECT} WHERE p.tg_user_id IN (SELECT tg FROM {})",
+                json_table(engine, 1, &[("tg", "bigint")])
+            );
+            let ids = serde_json::Value::Array(ids).to_string();
+            let rows: Vec<PersonRow> = on_db!(self, pool =>
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(pool).await?);
+            for row in rows {
+                let person = Person::from(row);
+                if let Some(tg) = person.tg_user_id {
+                    people.insert(tg, person);
+                }
+            }
+        }
+        Ok(reqs
+            .iter()
+            .map(|r| Admission {
+                fresh: fresh.remove(&r.update_id),
+                person: r.tg_user_id.and_then(|tg| people.get(&tg).cloned()),
+            })
+            .collect())
     }
 
     /// Gives a claimed update back, so that a redelivery can try again after a failure.

@@ -19,6 +19,8 @@ on_both_engines!(
     outbox_lease_is_exclusive_and_outcomes_stick,
     late_album_part_after_receipt_requeues_as_edit,
     archive_queue_retries_later,
+    concurrent_logs_are_grouped_and_each_numbered_once,
+    one_failing_log_does_not_sink_the_others_of_its_batch,
 );
 
 fn day(d: u32) -> NaiveDate {
@@ -417,4 +419,116 @@ async fn archive_queue_retries_later(store: Store) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Many single logs at once go through group commit: several people, several logs each in
+/// one batch, files, and a backdated log in the month before.
+async fn concurrent_logs_are_grouped_and_each_numbered_once(store: Store) {
+    let zhang = with_roster(&store).await;
+    let mut people = vec![zhang];
+    for phone in ["13800000002", "13800000003"] {
+        people.push(store.person_by_phone(phone).await.unwrap().unwrap().id);
+    }
+    let october = NaiveDate::from_ymd_opt(2026, 10, 30).unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60i64 {
+        let store = store.clone();
+        let person = people[(i % 3) as usize];
+        let when = match i % 10 {
+            0 => october,
+            1 | 2 => day(24),
+            _ => day(25),
+        };
+        let mut input = text(&format!("第{i}条"));
+        if i % 4 == 0 {
+            input.attachments = photo_part("unused", &format!("f{i}"), None).attachments;
+        }
+        tasks.spawn(async move {
+            let mut log = new_log(person, when, &input, 100 + i);
+            log.chat_id = person;
+            log.backdated = when != day(25);
+            let recorded = store.record_log(log, now()).await.unwrap();
+            (person, when, input.attachments.len() as i64, recorded)
+        });
+    }
+    let mut seqs: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+    while let Some(done) = tasks.join_next().await {
+        let (person, when, files, recorded) = done.unwrap();
+        let Recorded::Log(receipt) = recorded else {
+            panic!("a single message is a log of its own")
+        };
+        assert_eq!((receipt.person_id, receipt.day), (person, when));
+        assert_eq!(receipt.attachments, files);
+        // The receipt's month holds its own day and nothing of another month.
+        assert!(receipt.month_log_dates.contains(&when), "{receipt:?}");
+        assert!(
+            receipt
+                .month_log_dates
+                .iter()
+                .all(|d| Month::of(*d) == Month::of(when)),
+            "{receipt:?}"
+        );
+        seqs.entry(person).or_default().push(receipt.seq);
+    }
+    for person in &people {
+        let mut numbers = seqs.remove(person).unwrap();
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=20).collect::<Vec<_>>(), "person {person}");
+        let logs = store.person_logs(*person).await.unwrap();
+        assert_eq!(logs.len(), 20);
+        let mut stored: Vec<i64> = logs.iter().map(|l| l.seq).collect();
+        stored.sort_unstable();
+        assert_eq!(stored, (1..=20).collect::<Vec<_>>());
+        for log in &logs {
+            let i: i64 = log.text.as_deref().unwrap()[3..]
+                .trim_end_matches('条')
+                .parse()
+                .unwrap();
+            assert_eq!(log.files.len(), usize::from(i % 4 == 0), "{log:?}");
+            if i % 10 == 0 {
+                assert!(log.backdated && log.day == october);
+            }
+        }
+        let november = store
+            .log_dates(*person, Month::parse("2026-11").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(november, vec![day(24), day(25)]);
+    }
+    let (_, logs) = store.group_stats();
+    assert_eq!(logs.requests, 60);
+    assert!(
+        logs.batches < 60,
+        "60 logs at once took {} batches",
+        logs.batches
+    );
+}
+
+/// A log that cannot be written (its person is gone) fails alone; the logs grouped with it
+/// are recorded and numbered as if it had never come.
+async fn one_failing_log_does_not_sink_the_others_of_its_batch(store: Store) {
+    let zhang = with_roster(&store).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..21i64 {
+        let store = store.clone();
+        let person = if i == 10 { 999_999 } else { zhang };
+        tasks.spawn(async move {
+            let input = text("走访");
+            let result = store
+                .record_log(new_log(person, day(25), &input, i), now())
+                .await;
+            (person, result)
+        });
+    }
+    let mut numbers = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        match done.unwrap() {
+            (999_999, result) => assert!(result.is_err(), "{result:?}"),
+            (_, Ok(Recorded::Log(receipt))) => numbers.push(receipt.seq),
+            (_, other) => panic!("{other:?}"),
+        }
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
+    assert_eq!(store.person_logs(zhang).await.unwrap().len(), 20);
 }
