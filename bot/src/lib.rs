@@ -100,6 +100,10 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(dptree::endpoint(registration::ask_for_contact));
 
     let registered = dptree::entry()
+        // The common case first: a plain message is a work log, whatever the branches
+        // below would make of it (they only take commands, contacts, open dialogues and
+        // replies). Each branch tried costs a clone of the message.
+        .branch(dptree::filter(is_plain_log).endpoint(worklog::on_message))
         .branch(
             teloxide::filter_command::<Command, _>()
                 .branch(case![Command::Start(code)].endpoint(registration::already_registered))
@@ -124,16 +128,15 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(dptree::endpoint(worklog::on_message));
 
     let private_message = Update::filter_message()
-        .filter(|m: Message| m.chat.is_private())
-        .filter_map(|m: Message| m.from)
+        .filter_map(private_sender)
         .map_async(identify)
+        // The common case first: each `case!` tried clones the identity to look at it.
+        .branch(case![Identity::Active(person)].chain(registered))
         .branch(case![Identity::Unknown].chain(unregistered))
-        .branch(case![Identity::Inactive(person)].endpoint(registration::refuse_inactive))
-        .branch(case![Identity::Active(person)].chain(registered));
+        .branch(case![Identity::Inactive(person)].endpoint(registration::refuse_inactive));
 
     let private_edit = Update::filter_edited_message()
-        .filter(|m: Message| m.chat.is_private())
-        .filter_map(|m: Message| m.from)
+        .filter_map(private_sender)
         .map_async(identify)
         .branch(case![Identity::Active(person)].endpoint(worklog::on_edit));
 
@@ -199,6 +202,20 @@ async fn stale_button(bot: Bot, app: Ctx, q: CallbackQuery, person: Person) -> H
         .show_alert(true)
         .await?;
     Ok(())
+}
+
+/// Who wrote a message in a private chat; group messages are not for the bot.
+fn private_sender(m: Message) -> Option<User> {
+    if m.chat.is_private() { m.from } else { None }
+}
+
+/// A message none of the special branches of a registered person would take: no command
+/// (nothing starting with `/`), no contact, no reply, and no dialogue open.
+fn is_plain_log(m: Message, person: Person) -> bool {
+    person.dialogue.is_none()
+        && m.reply_to_message().is_none()
+        && m.contact().is_none()
+        && !m.text().or(m.caption()).is_some_and(|t| t.starts_with('/'))
 }
 
 /// `/something` that is not a known command (in text or a caption).

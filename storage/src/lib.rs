@@ -180,10 +180,20 @@ macro_rules! write_db {
 }
 pub(crate) use {impl_for_connections, in_tx, on_db, write_db};
 
-/// A `FROM` item that reads parameter `$param`, a JSON array of objects, as a table `j` with
-/// the given columns (name, PostgreSQL type): one statement for a whole batch of rows, with
-/// one bound value, on either engine.
-pub(crate) fn json_table(engine: Engine, param: usize, cols: &[(&str, &str)]) -> String {
+/// A row passed to SQL in a JSON array, with the columns (name, PostgreSQL type) that
+/// [`json_table`] reads it as: one statement and one bound value for a whole batch.
+pub(crate) trait JsonRow: serde::Serialize {
+    const COLUMNS: &'static [(&'static str, &'static str)];
+}
+
+/// Rows as the one JSON text parameter that [`json_table`] reads.
+pub(crate) fn json_param<R: JsonRow>(rows: &[R]) -> String {
+    serde_json::to_string(rows).expect("rows of plain fields serialize")
+}
+
+/// A `FROM` item that reads parameter `$param`, a JSON array of `R`, as a table `j`.
+pub(crate) fn json_table<R: JsonRow>(engine: Engine, param: usize) -> String {
+    let cols = R::COLUMNS;
     match engine {
         Engine::Sqlite => {
             let fields: Vec<String> = cols

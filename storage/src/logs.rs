@@ -3,7 +3,7 @@
 
 use crate::group::fail_all;
 use crate::outbox::OutboxTx;
-use crate::{Result, StorageError, Store, in_tx, json_table, ms, on_db};
+use crate::{JsonRow, Result, StorageError, Store, in_tx, json_param, json_table, ms, on_db};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::attendance::Month;
 use domain::notify::Notification;
@@ -103,6 +103,86 @@ impl QueuedLog {
     }
 }
 
+// The rows a batch hands to SQL (see `json_table`).
+
+#[derive(serde::Serialize)]
+struct SeqCount {
+    pid: i64,
+    n: i64,
+}
+
+impl JsonRow for SeqCount {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[("pid", "bigint"), ("n", "bigint")];
+}
+
+#[derive(serde::Serialize)]
+struct LogRow<'a> {
+    pid: i64,
+    seq: i64,
+    day: NaiveDate,
+    kind: &'a str,
+    body: Option<&'a str>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    backdated: bool,
+    chat_id: i64,
+    message_id: i64,
+    at: i64,
+}
+
+impl JsonRow for LogRow<'_> {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("pid", "bigint"),
+        ("seq", "bigint"),
+        ("day", "date"),
+        ("kind", "text"),
+        ("body", "text"),
+        ("lat", "float8"),
+        ("lon", "float8"),
+        ("backdated", "boolean"),
+        ("chat_id", "bigint"),
+        ("message_id", "bigint"),
+        ("at", "bigint"),
+    ];
+}
+
+#[derive(serde::Serialize)]
+struct FileRow<'a> {
+    log_id: i64,
+    kind: &'a str,
+    file_id: &'a str,
+    file_unique_id: &'a str,
+    size: Option<i64>,
+    mime: Option<&'a str>,
+    file_name: Option<&'a str>,
+    message_id: i64,
+}
+
+impl JsonRow for FileRow<'_> {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("log_id", "bigint"),
+        ("kind", "text"),
+        ("file_id", "text"),
+        ("file_unique_id", "text"),
+        ("size", "bigint"),
+        ("mime", "text"),
+        ("file_name", "text"),
+        ("message_id", "bigint"),
+    ];
+}
+
+#[derive(serde::Serialize)]
+struct MonthRange {
+    pid: i64,
+    first: NaiveDate,
+    last: NaiveDate,
+}
+
+impl JsonRow for MonthRange {
+    const COLUMNS: &'static [(&'static str, &'static str)] =
+        &[("pid", "bigint"), ("first", "date"), ("last", "date")];
+}
+
 impl Store {
     /// Records a message as a work log. Album parts (same `media_group_id`) join one log; a
     /// redelivered file is never counted twice. `receipt_at` is when the album's receipt may
@@ -162,14 +242,14 @@ impl Store {
         for log in logs {
             *per_person.entry(log.person_id).or_default() += 1;
         }
-        let counts: Vec<serde_json::Value> = per_person
+        let counts: Vec<SeqCount> = per_person
             .iter()
-            .map(|(pid, n)| serde_json::json!({"pid": pid, "n": n}))
+            .map(|(&pid, &n)| SeqCount { pid, n })
             .collect();
         let seq_sql = format!(
             "UPDATE people SET log_seq = people.log_seq + j.n FROM {}
              WHERE people.id = j.pid RETURNING people.id, people.log_seq",
-            json_table(engine, 1, &[("pid", "bigint"), ("n", "bigint")])
+            json_table::<SeqCount>(engine, 1)
         );
         let logs_sql = format!(
             "INSERT INTO logs (person_id, seq, day, kind, text, latitude, longitude, backdated,
@@ -177,23 +257,7 @@ impl Store {
              SELECT pid, seq, day, kind, body, lat, lon, backdated, chat_id, message_id, at, at
              FROM {}
              RETURNING id, person_id, seq",
-            json_table(
-                engine,
-                1,
-                &[
-                    ("pid", "bigint"),
-                    ("seq", "bigint"),
-                    ("day", "date"),
-                    ("kind", "text"),
-                    ("body", "text"),
-                    ("lat", "float8"),
-                    ("lon", "float8"),
-                    ("backdated", "boolean"),
-                    ("chat_id", "bigint"),
-                    ("message_id", "bigint"),
-                    ("at", "bigint"),
-                ]
-            )
+            json_table::<LogRow>(engine, 1)
         );
         let files_sql = format!(
             "INSERT INTO log_attachments
@@ -201,23 +265,33 @@ impl Store {
              SELECT log_id, kind, file_id, file_unique_id, size, mime, file_name, message_id
              FROM {} WHERE true
              ON CONFLICT (log_id, file_unique_id) DO NOTHING",
-            json_table(
-                engine,
-                1,
-                &[
-                    ("log_id", "bigint"),
-                    ("kind", "text"),
-                    ("file_id", "text"),
-                    ("file_unique_id", "text"),
-                    ("size", "bigint"),
-                    ("mime", "text"),
-                    ("file_name", "text"),
-                    ("message_id", "bigint"),
-                ]
-            )
+            json_table::<FileRow>(engine, 1)
         );
-        let counts = serde_json::Value::Array(counts).to_string();
-        let (seqs, ids) = in_tx!(self, tx => {
+        // The months' days are read inside the transaction, on the connection that has
+        // just written them: a read on another connection would re-read those pages.
+        let mut months: Vec<(i64, Month)> = logs
+            .iter()
+            .map(|l| (l.person_id, Month::of(l.day)))
+            .collect();
+        months.sort_unstable();
+        months.dedup();
+        let ranges: Vec<MonthRange> = months
+            .iter()
+            .map(|&(pid, m)| MonthRange {
+                pid,
+                first: m.first_day(),
+                last: m.last_day(),
+            })
+            .collect();
+        let days_sql = format!(
+            "SELECT DISTINCT l.person_id, l.day FROM {}
+             JOIN logs l ON l.person_id = j.pid AND l.day >= j.first AND l.day <= j.last
+             ORDER BY l.person_id, l.day",
+            json_table::<MonthRange>(engine, 1)
+        );
+        let ranges = json_param(&ranges);
+        let counts = json_param(&counts);
+        let (seqs, ids, days) = in_tx!(self, tx => {
             let last: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(seq_sql))
                 .bind(counts)
                 .fetch_all(&mut *tx)
@@ -235,22 +309,22 @@ impl Store {
                 *n += 1;
                 seqs.push(*n);
                 let input = &log.input;
-                rows.push(serde_json::json!({
-                    "pid": log.person_id,
-                    "seq": *n,
-                    "day": log.day.to_string(),
-                    "kind": input.kind(),
-                    "body": input.clean_text(),
-                    "lat": input.location.map(|l| l.0),
-                    "lon": input.location.map(|l| l.1),
-                    "backdated": log.backdated,
-                    "chat_id": log.chat_id,
-                    "message_id": log.message_id,
-                    "at": ms(log.at),
-                }));
+                rows.push(LogRow {
+                    pid: log.person_id,
+                    seq: *n,
+                    day: log.day,
+                    kind: input.kind(),
+                    body: input.clean_text(),
+                    lat: input.location.map(|l| l.0),
+                    lon: input.location.map(|l| l.1),
+                    backdated: log.backdated,
+                    chat_id: log.chat_id,
+                    message_id: log.message_id,
+                    at: ms(log.at),
+                });
             }
             let inserted: Vec<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(logs_sql))
-                .bind(serde_json::Value::Array(rows).to_string())
+                .bind(json_param(&rows))
                 .fetch_all(&mut *tx)
                 .await?;
             let by_seq: HashMap<(i64, i64), i64> = inserted
@@ -265,58 +339,30 @@ impl Store {
                 };
                 ids.push(id);
                 for a in &log.input.attachments {
-                    files.push(serde_json::json!({
-                        "log_id": id,
-                        "kind": a.kind.as_str(),
-                        "file_id": a.file_id,
-                        "file_unique_id": a.file_unique_id,
-                        "size": a.size.and_then(|s| i64::try_from(s).ok()),
-                        "mime": a.mime,
-                        "file_name": a.file_name,
-                        "message_id": log.message_id,
-                    }));
+                    files.push(FileRow {
+                        log_id: id,
+                        kind: a.kind.as_str(),
+                        file_id: &a.file_id,
+                        file_unique_id: &a.file_unique_id,
+                        size: a.size.and_then(|s| i64::try_from(s).ok()),
+                        mime: a.mime.as_deref(),
+                        file_name: a.file_name.as_deref(),
+                        message_id: log.message_id,
+                    });
                 }
             }
             if !files.is_empty() {
                 sqlx::query(sqlx::AssertSqlSafe(files_sql))
-                    .bind(serde_json::Value::Array(files).to_string())
+                    .bind(json_param(&files))
                     .execute(&mut *tx)
                     .await?;
             }
-            (seqs, ids)
+            let days: Vec<(i64, NaiveDate)> = sqlx::query_as(sqlx::AssertSqlSafe(days_sql))
+                .bind(ranges)
+                .fetch_all(&mut *tx)
+                .await?;
+            (seqs, ids, days)
         });
-        // The months' days, read after the commit, outside the one-writer section.
-        let mut months: Vec<(i64, Month)> = logs
-            .iter()
-            .map(|l| (l.person_id, Month::of(l.day)))
-            .collect();
-        months.sort_unstable();
-        months.dedup();
-        let ranges: Vec<serde_json::Value> = months
-            .iter()
-            .map(|(pid, m)| {
-                serde_json::json!({
-                    "pid": pid,
-                    "first": m.first_day().to_string(),
-                    "last": m.last_day().to_string(),
-                })
-            })
-            .collect();
-        let days_sql = format!(
-            "SELECT DISTINCT l.person_id, l.day FROM {}
-             JOIN logs l ON l.person_id = j.pid AND l.day >= j.first AND l.day <= j.last
-             ORDER BY l.person_id, l.day",
-            json_table(
-                engine,
-                1,
-                &[("pid", "bigint"), ("first", "date"), ("last", "date")]
-            )
-        );
-        let days: Vec<(i64, NaiveDate)> = on_db!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(days_sql))
-                .bind(serde_json::Value::Array(ranges).to_string())
-                .fetch_all(pool)
-                .await?);
         Ok(logs
             .iter()
             .zip(seqs.into_iter().zip(ids))

@@ -4,7 +4,9 @@
 
 use crate::group::fail_all;
 use crate::people::{PERSON_SELECT, PersonRow};
-use crate::{Person, Result, StorageError, Store, json_table, ms, on_db, write_db};
+use crate::{
+    JsonRow, Person, Result, StorageError, Store, json_param, json_table, ms, on_db, write_db,
+};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -15,6 +17,25 @@ pub struct Admission {
     pub fresh: bool,
     /// The roster person with the sender's Telegram id, if any.
     pub person: Option<Person>,
+}
+
+#[derive(serde::Serialize)]
+struct Claim {
+    id: i64,
+    at: i64,
+}
+
+impl JsonRow for Claim {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[("id", "bigint"), ("at", "bigint")];
+}
+
+#[derive(serde::Serialize)]
+struct Sender {
+    tg: i64,
+}
+
+impl JsonRow for Sender {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[("tg", "bigint")];
 }
 
 pub(crate) struct AdmitRequest {
@@ -71,41 +92,51 @@ impl Store {
         let engine = self.engine();
         // Distinct ids: a redelivery inside one batch is fresh only for its first copy.
         let mut seen = HashSet::new();
-        let claims: Vec<serde_json::Value> = reqs
+        let claims: Vec<Claim> = reqs
             .iter()
             .filter(|r| seen.insert(r.update_id))
-            .map(|r| serde_json::json!({"id": r.update_id, "at": ms(r.at)}))
+            .map(|r| Claim {
+                id: r.update_id,
+                at: ms(r.at),
+            })
             .collect();
         let claim_sql = format!(
             "INSERT INTO processed_updates (update_id, received_at)
              SELECT id, at FROM {} WHERE true
              ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
-            json_table(engine, 1, &[("id", "bigint"), ("at", "bigint")])
+            json_table::<Claim>(engine, 1)
         );
-        let claims = serde_json::Value::Array(claims).to_string();
-        let claimed: Vec<(i64,)> = write_db!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(claim_sql)).bind(claims).fetch_all(pool).await?);
-        let mut fresh: HashSet<i64> = claimed.into_iter().map(|r| r.0).collect();
-
+        let claims = json_param(&claims);
         let senders: HashSet<i64> = reqs.iter().filter_map(|r| r.tg_user_id).collect();
+        let ids: Vec<Sender> = senders.iter().map(|&tg| Sender { tg }).collect();
+        let ids = json_param(&ids);
+        let people_sql = format!(
+            "{PERSON_SELECT} WHERE p.tg_user_id IN (SELECT tg FROM {})",
+            json_table::<Sender>(engine, 1)
+        );
+        // Both on one connection: one pool checkout per batch.
+        let (claimed, rows): (Vec<(i64,)>, Vec<PersonRow>) = write_db!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            let claimed = sqlx::query_as(sqlx::AssertSqlSafe(claim_sql))
+                .bind(claims)
+                .fetch_all(&mut *conn)
+                .await?;
+            let rows = if senders.is_empty() {
+                Vec::new()
+            } else {
+                sqlx::query_as(sqlx::AssertSqlSafe(people_sql))
+                    .bind(ids)
+                    .fetch_all(&mut *conn)
+                    .await?
+            };
+            (claimed, rows)
+        });
+        let mut fresh: HashSet<i64> = claimed.into_iter().map(|r| r.0).collect();
         let mut people: HashMap<i64, Person> = HashMap::new();
-        if !senders.is_empty() {
-            let ids: Vec<serde_json::Value> = senders
-                .iter()
-                .map(|id| serde_json::json!({ "tg": id }))
-                .collect();
-            let sql = format!(
-                "{PERSON_SELECT} WHERE p.tg_user_id IN (SELECT tg FROM {})",
-                json_table(engine, 1, &[("tg", "bigint")])
-            );
-            let ids = serde_json::Value::Array(ids).to_string();
-            let rows: Vec<PersonRow> = on_db!(self, pool =>
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(pool).await?);
-            for row in rows {
-                let person = Person::from(row);
-                if let Some(tg) = person.tg_user_id {
-                    people.insert(tg, person);
-                }
+        for row in rows {
+            let person = Person::from(row);
+            if let Some(tg) = person.tg_user_id {
+                people.insert(tg, person);
             }
         }
         Ok(reqs
