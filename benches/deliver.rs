@@ -53,6 +53,7 @@ async fn run(engine: Engine, n: usize, chats: i64, rate: u32) -> Outcome {
         chat_id: 1,
         message_id: 1,
         backdated: false,
+        update_id: None,
     };
     let storage::Recorded::Log(receipt) = store.record_log(log, now).await.unwrap() else {
         unreachable!("a text log is a log of its own")

@@ -125,7 +125,7 @@ struct Measured {
     latencies: Vec<Duration>,
     /// Replies that were not receipts (e.g. "not recorded, send again").
     wrong: Vec<String>,
-    /// Mean group-commit batch sizes (admitted updates, recorded logs), for the bot.
+    /// Mean batch sizes (sender lookups, recorded logs), for the bot.
     batches: Option<(f64, f64)>,
 }
 
@@ -394,7 +394,7 @@ fn print_table(s: &Settings, results: &[Measured]) {
     for m in results {
         if let Some((admit, logs)) = m.batches {
             println!(
-                "{}: mean group commit {admit:.1} updates admitted, {logs:.1} logs recorded",
+                "{}: mean batch {admit:.1} sender lookups, {logs:.1} logs recorded",
                 m.target.name()
             );
         }

@@ -6,7 +6,7 @@ use domain::Clock;
 use domain::config::{Config, Lang};
 use std::sync::Arc;
 use std::time::Duration;
-use storage::{Admission, Person, Store};
+use storage::{Person, Store};
 use teloxide::dispatching::{Dispatcher, ShutdownToken, UpdateHandler};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
@@ -100,10 +100,6 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(dptree::endpoint(registration::ask_for_contact));
 
     let registered = dptree::entry()
-        // The common case first: a plain message is a work log, whatever the branches
-        // below would make of it (they only take commands, contacts, open dialogues and
-        // replies). Each branch tried costs a clone of the message.
-        .branch(dptree::filter(is_plain_log).endpoint(worklog::on_message))
         .branch(
             teloxide::filter_command::<Command, _>()
                 .branch(case![Command::Start(code)].endpoint(registration::already_registered))
@@ -167,22 +163,30 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         )
         .branch(dptree::endpoint(stale_button));
 
-    dptree::entry()
-        .filter_map_async(admit)
+    // The common case, first: a plain message of an active person is a work log, whatever
+    // the branches of `registered` would make of it (they only take commands, contacts,
+    // open dialogues and replies). Its update is claimed in the log's own transaction.
+    let plain_log = Update::filter_message()
+        .filter_map_async(plain_log)
+        .endpoint(worklog::on_plain_message);
+
+    // Everything else claims its update first, so a redelivery is skipped.
+    let claimed = dptree::entry()
+        .filter_async(claim_update)
         .branch(private_message)
         .branch(private_edit)
-        .branch(callbacks)
+        .branch(callbacks);
+
+    dptree::entry()
+        .filter_map_async(look_up_sender)
+        .branch(plain_log)
+        .branch(claimed)
 }
 
 /// The registered, active person who pressed a button; others get a short alert.
-async fn identify_presser(
-    bot: Bot,
-    app: Ctx,
-    q: CallbackQuery,
-    admission: Admission,
-) -> Option<Person> {
+async fn identify_presser(bot: Bot, app: Ctx, q: CallbackQuery, sender: Sender) -> Option<Person> {
     let lang = app.lang_of_user(&q.from);
-    let refusal = match admission.person {
+    let refusal = match sender.0 {
         Some(p) if p.active => return Some(p),
         Some(_) => tr(lang, K::Deactivated),
         None => tr(lang, K::AlertRegisterFirst),
@@ -209,13 +213,22 @@ fn private_sender(m: Message) -> Option<User> {
     if m.chat.is_private() { m.from } else { None }
 }
 
-/// A message none of the special branches of a registered person would take: no command
-/// (nothing starting with `/`), no contact, no reply, and no dialogue open.
-fn is_plain_log(m: Message, person: Person) -> bool {
-    person.dialogue.is_none()
+/// The active person who wrote a plain message in a private chat: one that none of the
+/// special branches would take (no command, nothing starting with `/`, no contact, no
+/// reply) while he has no dialogue open.
+async fn plain_log(app: Ctx, m: Message, sender: Sender) -> Option<Person> {
+    let person = sender.0.filter(|p| p.active)?;
+    let plain = m.chat.is_private()
+        && m.from.is_some()
+        && person.dialogue.is_none()
         && m.reply_to_message().is_none()
         && m.contact().is_none()
-        && !m.text().or(m.caption()).is_some_and(|t| t.starts_with('/'))
+        && !m.text().or(m.caption()).is_some_and(|t| t.starts_with('/'));
+    if !plain {
+        return None;
+    }
+    welcome_back(&app, &person).await;
+    Some(person)
 }
 
 /// `/something` that is not a known command (in text or a caption).
@@ -225,27 +238,22 @@ fn is_command_like(m: Message) -> bool {
         .is_some_and(|t| t.starts_with('/') && t.len() > 1)
 }
 
-/// Claims the update, so that one processed before (redelivery, or another instance) is
-/// skipped, and looks its sender up on the roster: one grouped storage call per update.
-async fn admit(bot: Bot, app: Ctx, update: Update) -> Option<Admission> {
-    let sender = update.from().map(|u| u.id.0 as i64);
-    match app
-        .store
-        .admit(i64::from(update.id.0), sender, app.clock.now())
-        .await
-    {
-        Ok(admission) if admission.fresh => Some(admission),
-        Ok(_) => {
-            tracing::debug!(update_id = update.id.0, "duplicate update skipped");
-            None
-        }
+/// The roster person who sent an update (`None`: not on the roster, or no sender).
+#[derive(Debug, Clone)]
+pub struct Sender(pub Option<Person>);
+
+/// Looks the sender of an update up on the roster, grouped with the other updates that
+/// arrive meanwhile.
+async fn look_up_sender(bot: Bot, app: Ctx, update: Update) -> Option<Sender> {
+    let Some(user) = update.from() else {
+        return Some(Sender(None));
+    };
+    match app.store.sender(user.id.0 as i64).await {
+        Ok(person) => Some(Sender(person)),
         // Nothing can be handled without the database, but the person can be told.
         Err(e) => {
-            tracing::error!(error = %e, update_id = update.id.0, "cannot admit update");
-            let lang = update
-                .from()
-                .map_or(app.config.language, |u| app.lang_of_user(u));
-            let text = tr(lang, K::DbUnavailable);
+            tracing::error!(error = %e, update_id = update.id.0, "cannot look up sender");
+            let text = tr(app.lang_of_user(user), K::DbUnavailable);
             match &update.kind {
                 UpdateKind::Message(m) if m.chat.is_private() => {
                     let _ = bot.send_message(m.chat.id, text).await;
@@ -264,14 +272,40 @@ async fn admit(bot: Bot, app: Ctx, update: Update) -> Option<Admission> {
     }
 }
 
-/// Who wrote, as admitted. Writing to us again means he has unblocked the bot.
-async fn identify(app: Ctx, admission: Admission) -> Identity {
-    match admission.person {
+/// Skips updates this service has processed before (redelivery, or another instance).
+async fn claim_update(update: Update, app: Ctx) -> bool {
+    match app
+        .store
+        .claim_update(i64::from(update.id.0), app.clock.now())
+        .await
+    {
+        Ok(fresh) => {
+            if !fresh {
+                tracing::debug!(update_id = update.id.0, "duplicate update skipped");
+            }
+            fresh
+        }
+        // Without the database the handler cannot work either, but it can tell the person.
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot claim update; handling it anyway");
+            true
+        }
+    }
+}
+
+/// Writing to us again means he has unblocked the bot.
+async fn welcome_back(app: &Ctx, person: &Person) {
+    if person.unreachable {
+        let _ = app.store.set_unreachable(person.id, false).await;
+    }
+}
+
+/// Who wrote, as found on the roster.
+async fn identify(app: Ctx, sender: Sender) -> Identity {
+    match sender.0 {
         None => Identity::Unknown,
         Some(p) if p.active => {
-            if p.unreachable {
-                let _ = app.store.set_unreachable(p.id, false).await;
-            }
+            welcome_back(&app, &p).await;
             Identity::Active(p)
         }
         Some(p) => Identity::Inactive(p),

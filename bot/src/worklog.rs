@@ -1,7 +1,7 @@
 //! Work logs: any ordinary message of a cadre is a log of today, with one receipt per log;
 //! `/log DATE TEXT` backdates; `/me` shows the month; edits update the log.
 
-use crate::answer::reply;
+use crate::answer::{db_down, reply};
 use crate::commands::{help_text, say};
 use crate::texts::{K, fill, tr};
 use crate::{Ctx, HandlerResult};
@@ -160,21 +160,65 @@ pub fn receipt_text(lang: Lang, r: &LogReceipt) -> String {
     text
 }
 
-/// Any ordinary message of a registered person.
-pub async fn on_message(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
-    let lang = app.lang_of(&person);
-    let Some(input) = to_log_input(&msg) else {
-        return reply(&bot, &msg, tr(lang, K::Unsupported).to_string()).await;
-    };
-    if !person.roles.contains(Role::Cadre) {
-        let text = format!("{}\n\n{}", tr(lang, K::NotCadre), help_text(lang));
-        return reply(&bot, &msg, text).await;
-    }
-    let now = app.clock.now();
-    let today = local_date(now, app.config.tz());
-    record(&bot, &app, &msg, &person, input, today, false).await
+/// A plain message of an active person whose update is not claimed yet: a log claims it in
+/// its own transaction; any other answer claims it first.
+pub async fn on_plain_message(
+    bot: Bot,
+    app: Ctx,
+    msg: Message,
+    person: Person,
+    update: Update,
+) -> HandlerResult {
+    log_message(&bot, &app, &msg, &person, Some(i64::from(update.id.0))).await
 }
 
+/// Any ordinary message of a registered person (its update claimed already).
+pub async fn on_message(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
+    log_message(&bot, &app, &msg, &person, None).await
+}
+
+async fn log_message(
+    bot: &Bot,
+    app: &Ctx,
+    msg: &Message,
+    person: &Person,
+    update_id: Option<i64>,
+) -> HandlerResult {
+    let lang = app.lang_of(person);
+    let refusal = match to_log_input(msg) {
+        None => tr(lang, K::Unsupported).to_string(),
+        Some(_) if !person.roles.contains(Role::Cadre) => {
+            format!("{}\n\n{}", tr(lang, K::NotCadre), help_text(lang))
+        }
+        Some(input) => {
+            let today = local_date(app.clock.now(), app.config.tz());
+            return record(bot, app, msg, person, input, today, false, update_id).await;
+        }
+    };
+    refuse(bot, app, msg, person, update_id, refusal).await
+}
+
+/// An answer that records nothing; an update not claimed yet is claimed first, so that a
+/// redelivery is not answered twice.
+async fn refuse(
+    bot: &Bot,
+    app: &Ctx,
+    msg: &Message,
+    person: &Person,
+    update_id: Option<i64>,
+    text: String,
+) -> HandlerResult {
+    if let Some(id) = update_id {
+        match app.store.claim_update(id, app.clock.now()).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(e) => return db_down(bot, app, msg, person, e).await,
+        }
+    }
+    reply(bot, msg, text).await
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn record(
     bot: &Bot,
     app: &Ctx,
@@ -183,10 +227,11 @@ async fn record(
     input: LogInput,
     day: chrono::NaiveDate,
     backdated: bool,
+    update_id: Option<i64>,
 ) -> HandlerResult {
     let lang = app.lang_of(person);
     if let Err(r) = check(&input, limits(app)) {
-        return reply(bot, msg, rejection_text(lang, &r)).await;
+        return refuse(bot, app, msg, person, update_id, rejection_text(lang, &r)).await;
     }
     let now = app.clock.now();
     let log = NewLog {
@@ -197,6 +242,7 @@ async fn record(
         chat_id: msg.chat.id.0,
         message_id: i64::from(msg.id.0),
         backdated,
+        update_id,
     };
     let quiet = chrono::Duration::milliseconds(app.config.logs.album_wait_ms as i64);
     match app.store.record_log(log, now + quiet).await {
@@ -208,6 +254,10 @@ async fn record(
             // The album's one receipt is queued; the sender sends it after the quiet time.
             app.wake_sender();
             app.wake_archiver();
+            Ok(())
+        }
+        Ok(Recorded::Duplicate) => {
+            tracing::debug!(?update_id, "redelivered log skipped");
             Ok(())
         }
         Err(e) => {
@@ -269,7 +319,7 @@ pub async fn backdate(
     }
     // A command is never part of an album: the backdated log stands alone.
     input.media_group_id = None;
-    record(&bot, &app, &msg, &person, input, date, date != today).await
+    record(&bot, &app, &msg, &person, input, date, date != today, None).await
 }
 
 /// `/me`: this month's days with a log, approved leave days and subsidy days.

@@ -40,7 +40,6 @@ pub use tutoring::{
     QuestionStatus, Reassigned, RelayPlan, RelaySource, Routed, SimilarAnswer, SlaCandidate,
     ThreadEntry, TutorChoice, TutorFigures,
 };
-pub use updates::Admission;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -61,15 +60,15 @@ pub struct Store {
     /// SQLite has one writer at a time; writers queue here instead of in SQLite's busy
     /// handler, which sleeps and retries (a measured third of the time under load).
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
-    /// Group commit of the hot path (admitting updates, recording logs). `None` in the
+    /// Grouping of the hot path (looking up senders, recording logs). `None` in the
     /// handle the group workers use themselves.
     groups: Option<std::sync::Arc<Groups>>,
 }
 
 /// The group-commit workers of one store.
 struct Groups {
-    admit: group::Group<updates::AdmitRequest, Admission>,
-    logs: group::Group<logs::QueuedLog, LogReceipt>,
+    senders: group::Group<i64, Option<Person>>,
+    logs: group::Group<logs::QueuedLog, Recorded>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -280,11 +279,11 @@ impl Store {
             groups: None,
         };
         let groups = Groups {
-            admit: {
+            senders: {
                 let store = bare.clone();
                 group::Group::spawn(move |reqs| {
                     let store = store.clone();
-                    async move { store.admit_batch(reqs).await }
+                    async move { store.senders_batch(reqs).await }
                 })
             },
             logs: {
@@ -301,10 +300,10 @@ impl Store {
         }
     }
 
-    /// How the group commits of (admitted updates, recorded logs) have grouped so far.
+    /// How (sender lookups, recorded logs) have grouped so far.
     pub fn group_stats(&self) -> (GroupStats, GroupStats) {
         match &self.groups {
-            Some(g) => (g.admit.stats(), g.logs.stats()),
+            Some(g) => (g.senders.stats(), g.logs.stats()),
             None => Default::default(),
         }
     }

@@ -3,12 +3,13 @@
 
 use crate::group::fail_all;
 use crate::outbox::OutboxTx;
+use crate::updates::Claim;
 use crate::{JsonRow, Result, StorageError, Store, in_tx, json_param, json_table, ms, on_db};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::attendance::Month;
 use domain::notify::Notification;
 use domain::worklog::LogInput;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Where a log came from and what day it is for.
 #[derive(Debug, Clone)]
@@ -20,6 +21,9 @@ pub struct NewLog<'a> {
     pub chat_id: i64,
     pub message_id: i64,
     pub backdated: bool,
+    /// The update the message came in, claimed in the log's own transaction so that a
+    /// redelivery is never recorded twice; `None` when it was claimed already.
+    pub update_id: Option<i64>,
 }
 
 /// What the receipt of a log says.
@@ -42,6 +46,8 @@ pub enum Recorded {
     /// Part of an album: one receipt for the whole album is queued in the outbox and sent
     /// once no part has arrived for the album's quiet time.
     AlbumPart { log_id: i64, new_log: bool },
+    /// Its update was recorded before (a redelivery): nothing changed, nothing to answer.
+    Duplicate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +93,7 @@ pub(crate) struct QueuedLog {
     chat_id: i64,
     message_id: i64,
     backdated: bool,
+    update_id: Option<i64>,
 }
 
 impl QueuedLog {
@@ -99,6 +106,7 @@ impl QueuedLog {
             chat_id: self.chat_id,
             message_id: self.message_id,
             backdated: self.backdated,
+            update_id: self.update_id,
         }
     }
 }
@@ -199,8 +207,9 @@ impl Store {
                     chat_id: log.chat_id,
                     message_id: log.message_id,
                     backdated: log.backdated,
+                    update_id: log.update_id,
                 };
-                groups.logs.call(queued).await.map(Recorded::Log)
+                groups.logs.call(queued).await
             }
             _ => self.record_one_log(log, receipt_at).await,
         }
@@ -210,9 +219,9 @@ impl Store {
     /// numbers, the logs and their files, then one read of the months' days. If the batch
     /// fails for a reason other than an unreachable database, each log is tried on its own,
     /// so one bad log cannot sink the others.
-    pub(crate) async fn record_log_batch(&self, logs: Vec<QueuedLog>) -> Vec<Result<LogReceipt>> {
+    pub(crate) async fn record_log_batch(&self, logs: Vec<QueuedLog>) -> Vec<Result<Recorded>> {
         match self.try_log_batch(&logs).await {
-            Ok(receipts) => receipts.into_iter().map(Ok).collect(),
+            Ok(recorded) => recorded.into_iter().map(Ok).collect(),
             Err(e) if e.is_unavailable() => {
                 tracing::error!(error = %e, batch = logs.len(), "logs not recorded");
                 fail_all(e, logs.len())
@@ -222,30 +231,16 @@ impl Store {
                 let mut out = Vec::with_capacity(logs.len());
                 for log in &logs {
                     // No album here, so there is no receipt time to pass.
-                    out.push(match self.record_one_log(log.as_new(), log.at).await {
-                        Ok(Recorded::Log(receipt)) => Ok(receipt),
-                        Ok(Recorded::AlbumPart { .. }) => {
-                            Err(StorageError::Internal("a single log became an album part"))
-                        }
-                        Err(e) => Err(e),
-                    });
+                    out.push(self.record_one_log(log.as_new(), log.at).await);
                 }
                 out
             }
         }
     }
 
-    async fn try_log_batch(&self, logs: &[QueuedLog]) -> Result<Vec<LogReceipt>> {
+    async fn try_log_batch(&self, logs: &[QueuedLog]) -> Result<Vec<Recorded>> {
         let engine = self.engine();
-        // Each person's new logs take the next numbers, in arrival order.
-        let mut per_person: HashMap<i64, i64> = HashMap::new();
-        for log in logs {
-            *per_person.entry(log.person_id).or_default() += 1;
-        }
-        let counts: Vec<SeqCount> = per_person
-            .iter()
-            .map(|(&pid, &n)| SeqCount { pid, n })
-            .collect();
+        let claim_sql = crate::updates::claim_many_sql(engine);
         let seq_sql = format!(
             "UPDATE people SET log_seq = people.log_seq + j.n FROM {}
              WHERE people.id = j.pid RETURNING people.id, people.log_seq",
@@ -269,117 +264,160 @@ impl Store {
         );
         // The months' days are read inside the transaction, on the connection that has
         // just written them: a read on another connection would re-read those pages.
-        let mut months: Vec<(i64, Month)> = logs
-            .iter()
-            .map(|l| (l.person_id, Month::of(l.day)))
-            .collect();
-        months.sort_unstable();
-        months.dedup();
-        let ranges: Vec<MonthRange> = months
-            .iter()
-            .map(|&(pid, m)| MonthRange {
-                pid,
-                first: m.first_day(),
-                last: m.last_day(),
-            })
-            .collect();
         let days_sql = format!(
             "SELECT DISTINCT l.person_id, l.day FROM {}
              JOIN logs l ON l.person_id = j.pid AND l.day >= j.first AND l.day <= j.last
              ORDER BY l.person_id, l.day",
             json_table::<MonthRange>(engine, 1)
         );
-        let ranges = json_param(&ranges);
-        let counts = json_param(&counts);
-        let (seqs, ids, days) = in_tx!(self, tx => {
-            let last: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(seq_sql))
-                .bind(counts)
-                .fetch_all(&mut *tx)
-                .await?;
-            let mut next: HashMap<i64, i64> = last
-                .into_iter()
-                .map(|(pid, last)| (pid, last - per_person.get(&pid).copied().unwrap_or(0)))
+        let claims: Vec<Claim> = logs
+            .iter()
+            .filter_map(|l| {
+                Some(Claim {
+                    id: l.update_id?,
+                    at: ms(l.at),
+                })
+            })
+            .collect();
+        let (kept, seqs, ids, days) = in_tx!(self, tx => {
+            // The updates are claimed in the logs' own transaction: a redelivered update
+            // (also twice within one batch) is recorded once, and a failed batch claims nothing.
+            let mut fresh: HashSet<i64> = if claims.is_empty() {
+                HashSet::new()
+            } else {
+                let claimed: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(claim_sql))
+                    .bind(json_param(&claims))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                claimed.into_iter().map(|r| r.0).collect()
+            };
+            let kept_at: Vec<usize> = (0..logs.len())
+                .filter(|&i| logs[i].update_id.is_none_or(|id| fresh.remove(&id)))
                 .collect();
-            let mut seqs = Vec::with_capacity(logs.len());
-            let mut rows = Vec::with_capacity(logs.len());
-            for log in logs {
-                let Some(n) = next.get_mut(&log.person_id) else {
-                    return Err(StorageError::Internal("log of a person not on the roster"));
-                };
-                *n += 1;
-                seqs.push(*n);
-                let input = &log.input;
-                rows.push(LogRow {
-                    pid: log.person_id,
-                    seq: *n,
-                    day: log.day,
-                    kind: input.kind(),
-                    body: input.clean_text(),
-                    lat: input.location.map(|l| l.0),
-                    lon: input.location.map(|l| l.1),
-                    backdated: log.backdated,
-                    chat_id: log.chat_id,
-                    message_id: log.message_id,
-                    at: ms(log.at),
-                });
+            let kept: Vec<&QueuedLog> = kept_at.iter().map(|&i| &logs[i]).collect();
+            // Each person's new logs take the next numbers, in arrival order.
+            let mut per_person: HashMap<i64, i64> = HashMap::new();
+            for log in &kept {
+                *per_person.entry(log.person_id).or_default() += 1;
             }
-            let inserted: Vec<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(logs_sql))
-                .bind(json_param(&rows))
-                .fetch_all(&mut *tx)
-                .await?;
-            let by_seq: HashMap<(i64, i64), i64> = inserted
-                .into_iter()
-                .map(|(id, pid, seq)| ((pid, seq), id))
-                .collect();
-            let mut ids = Vec::with_capacity(logs.len());
-            let mut files = Vec::new();
-            for (log, seq) in logs.iter().zip(&seqs) {
-                let Some(&id) = by_seq.get(&(log.person_id, *seq)) else {
-                    return Err(StorageError::Internal("a batched log was not inserted"));
-                };
-                ids.push(id);
-                for a in &log.input.attachments {
-                    files.push(FileRow {
-                        log_id: id,
-                        kind: a.kind.as_str(),
-                        file_id: &a.file_id,
-                        file_unique_id: &a.file_unique_id,
-                        size: a.size.and_then(|s| i64::try_from(s).ok()),
-                        mime: a.mime.as_deref(),
-                        file_name: a.file_name.as_deref(),
+            let mut seqs = Vec::with_capacity(kept.len());
+            let mut ids = Vec::with_capacity(kept.len());
+            let mut days: Vec<(i64, NaiveDate)> = Vec::new();
+            if !kept.is_empty() {
+                let counts: Vec<SeqCount> = per_person
+                    .iter()
+                    .map(|(&pid, &n)| SeqCount { pid, n })
+                    .collect();
+                let last: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(seq_sql))
+                    .bind(json_param(&counts))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut next: HashMap<i64, i64> = last
+                    .into_iter()
+                    .map(|(pid, last)| (pid, last - per_person.get(&pid).copied().unwrap_or(0)))
+                    .collect();
+                let mut rows = Vec::with_capacity(kept.len());
+                for log in &kept {
+                    let Some(n) = next.get_mut(&log.person_id) else {
+                        return Err(StorageError::Internal("log of a person not on the roster"));
+                    };
+                    *n += 1;
+                    seqs.push(*n);
+                    let input = &log.input;
+                    rows.push(LogRow {
+                        pid: log.person_id,
+                        seq: *n,
+                        day: log.day,
+                        kind: input.kind(),
+                        body: input.clean_text(),
+                        lat: input.location.map(|l| l.0),
+                        lon: input.location.map(|l| l.1),
+                        backdated: log.backdated,
+                        chat_id: log.chat_id,
                         message_id: log.message_id,
+                        at: ms(log.at),
                     });
                 }
-            }
-            if !files.is_empty() {
-                sqlx::query(sqlx::AssertSqlSafe(files_sql))
-                    .bind(json_param(&files))
-                    .execute(&mut *tx)
+                let inserted: Vec<(i64, i64, i64)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(logs_sql))
+                        .bind(json_param(&rows))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let by_seq: HashMap<(i64, i64), i64> = inserted
+                    .into_iter()
+                    .map(|(id, pid, seq)| ((pid, seq), id))
+                    .collect();
+                let mut files = Vec::new();
+                for (log, seq) in kept.iter().zip(&seqs) {
+                    let Some(&id) = by_seq.get(&(log.person_id, *seq)) else {
+                        return Err(StorageError::Internal("a batched log was not inserted"));
+                    };
+                    ids.push(id);
+                    for a in &log.input.attachments {
+                        files.push(FileRow {
+                            log_id: id,
+                            kind: a.kind.as_str(),
+                            file_id: &a.file_id,
+                            file_unique_id: &a.file_unique_id,
+                            size: a.size.and_then(|s| i64::try_from(s).ok()),
+                            mime: a.mime.as_deref(),
+                            file_name: a.file_name.as_deref(),
+                            message_id: log.message_id,
+                        });
+                    }
+                }
+                if !files.is_empty() {
+                    sqlx::query(sqlx::AssertSqlSafe(files_sql))
+                        .bind(json_param(&files))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut months: Vec<(i64, Month)> = kept
+                    .iter()
+                    .map(|l| (l.person_id, Month::of(l.day)))
+                    .collect();
+                months.sort_unstable();
+                months.dedup();
+                let ranges: Vec<MonthRange> = months
+                    .iter()
+                    .map(|&(pid, m)| MonthRange {
+                        pid,
+                        first: m.first_day(),
+                        last: m.last_day(),
+                    })
+                    .collect();
+                days = sqlx::query_as(sqlx::AssertSqlSafe(days_sql))
+                    .bind(json_param(&ranges))
+                    .fetch_all(&mut *tx)
                     .await?;
             }
-            let days: Vec<(i64, NaiveDate)> = sqlx::query_as(sqlx::AssertSqlSafe(days_sql))
-                .bind(ranges)
-                .fetch_all(&mut *tx)
-                .await?;
-            (seqs, ids, days)
+            (kept_at, seqs, ids, days)
         });
+        // Each kept log's number and id, by its place in the batch; the rest were duplicates.
+        let mut written: Vec<Option<(i64, i64)>> = vec![None; logs.len()];
+        for (i, written_as) in kept.into_iter().zip(seqs.into_iter().zip(ids)) {
+            written[i] = Some(written_as);
+        }
         Ok(logs
             .iter()
-            .zip(seqs.into_iter().zip(ids))
-            .map(|(log, (seq, log_id))| {
-                let month = Month::of(log.day);
-                LogReceipt {
-                    log_id,
-                    person_id: log.person_id,
-                    seq,
-                    day: log.day,
-                    attachments: log.input.attachments.len() as i64,
-                    month_log_dates: days
-                        .iter()
-                        .filter(|(pid, d)| *pid == log.person_id && Month::of(*d) == month)
-                        .map(|(_, d)| *d)
-                        .collect(),
+            .zip(written)
+            .map(|(log, written)| match written {
+                Some((seq, log_id)) => {
+                    let month = Month::of(log.day);
+                    Recorded::Log(LogReceipt {
+                        log_id,
+                        person_id: log.person_id,
+                        seq,
+                        day: log.day,
+                        attachments: log.input.attachments.len() as i64,
+                        month_log_dates: days
+                            .iter()
+                            .filter(|(pid, d)| *pid == log.person_id && Month::of(*d) == month)
+                            .map(|(_, d)| *d)
+                            .collect(),
+                    })
                 }
+                None => Recorded::Duplicate,
             })
             .collect())
     }
@@ -388,7 +426,21 @@ impl Store {
     async fn record_one_log(&self, log: NewLog<'_>, receipt_at: DateTime<Utc>) -> Result<Recorded> {
         let input = log.input;
         let now = ms(log.at);
-        let recorded = in_tx!(self, tx => {
+        let recorded = in_tx!(self, tx => 'record: {
+            if let Some(update_id) = log.update_id {
+                let claimed = sqlx::query(
+                    "INSERT INTO processed_updates (update_id, received_at) VALUES ($1, $2)
+                     ON CONFLICT (update_id) DO NOTHING",
+                )
+                .bind(update_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed == 0 {
+                    break 'record Recorded::Duplicate;
+                }
+            }
             let existing: Option<(i64,)> = match &input.media_group_id {
                 Some(group) => {
                     // A no-op write that locks the person's row (PostgreSQL; SQLite is

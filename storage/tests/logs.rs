@@ -21,6 +21,7 @@ on_both_engines!(
     archive_queue_retries_later,
     concurrent_logs_are_grouped_and_each_numbered_once,
     one_failing_log_does_not_sink_the_others_of_its_batch,
+    redelivered_log_update_is_recorded_once,
 );
 
 fn day(d: u32) -> NaiveDate {
@@ -59,6 +60,7 @@ fn new_log(person_id: i64, day: NaiveDate, input: &LogInput, message_id: i64) ->
         chat_id: 7001,
         message_id,
         backdated: false,
+        update_id: None,
     }
 }
 
@@ -531,4 +533,44 @@ async fn one_failing_log_does_not_sink_the_others_of_its_batch(store: Store) {
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
     assert_eq!(store.person_logs(zhang).await.unwrap().len(), 20);
+}
+
+/// The update a log came in is claimed with the log: redelivered (also several copies at
+/// once, grouped together, and for an album part) it changes nothing and gets no answer.
+async fn redelivered_log_update_is_recorded_once(store: Store) {
+    let p = with_roster(&store).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for copy in 0..3 {
+        for update in 0..10i64 {
+            let store = store.clone();
+            tasks.spawn(async move {
+                let input = text(&format!("第{update}条"));
+                let mut log = new_log(p, day(25), &input, update);
+                log.update_id = Some(5000 + update);
+                (copy, store.record_log(log, now()).await.unwrap())
+            });
+        }
+    }
+    let (mut logs, mut duplicates) = (0, 0);
+    while let Some(done) = tasks.join_next().await {
+        match done.unwrap().1 {
+            Recorded::Log(_) => logs += 1,
+            Recorded::Duplicate => duplicates += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((logs, duplicates), (10, 20));
+    assert_eq!(store.person_logs(p).await.unwrap().len(), 10);
+    // An update claimed by a log is claimed for everyone else too.
+    assert!(!store.claim_update(5003, now()).await.unwrap());
+
+    let part = photo_part("g1", "a", Some("合影"));
+    let mut first = new_log(p, day(25), &part, 100);
+    first.update_id = Some(6000);
+    assert!(matches!(
+        record(&store, first.clone()).await,
+        Recorded::AlbumPart { .. }
+    ));
+    assert_eq!(record(&store, first).await, Recorded::Duplicate);
+    assert_eq!(store.person_logs(p).await.unwrap().len(), 11);
 }

@@ -14,7 +14,7 @@ on_both_engines!(
     invite_code_binds_once,
     contact_registration_refuses_what_it_must,
     redelivered_update_is_claimed_once,
-    updates_admitted_together_are_claimed_once_each_with_their_senders,
+    senders_looked_up_together_each_get_their_own,
     dialogue_state_survives_and_clears,
 );
 
@@ -234,42 +234,26 @@ async fn dialogue_state_survives_and_clears(store: Store) {
     assert_eq!(store.dialogue(p).await.unwrap(), None);
 }
 
-/// Admission is grouped: a redelivery inside one group is still fresh only once, and each
-/// update gets its own sender (or none).
-async fn updates_admitted_together_are_claimed_once_each_with_their_senders(store: Store) {
+/// Senders asked for together are looked up in one read, each getting his own answer.
+async fn senders_looked_up_together_each_get_their_own(store: Store) {
     store.import_roster(&entries(ROSTER), now()).await.unwrap();
-    store
-        .register_by_phone("13800000001", 601, 601, now())
-        .await
-        .unwrap();
+    for (phone, tg) in [("13800000001", 601), ("13800000002", 602)] {
+        store.register_by_phone(phone, tg, tg, now()).await.unwrap();
+    }
     let mut tasks = tokio::task::JoinSet::new();
-    for copy in 0..2 {
-        for update in 1..=30i64 {
-            let store = store.clone();
-            let sender = match update % 3 {
-                0 => None,
-                1 => Some(601),
-                _ => Some(999),
-            };
-            tasks.spawn(async move {
-                let a = store.admit(update * 10 + 7, sender, now()).await.unwrap();
-                (copy, update, sender, a)
-            });
-        }
+    for i in 0..60i64 {
+        let store = store.clone();
+        let tg = [601, 602, 999][(i % 3) as usize];
+        tasks.spawn(async move { (tg, store.sender(tg).await.unwrap()) });
     }
-    let mut fresh = std::collections::HashMap::new();
     while let Some(done) = tasks.join_next().await {
-        let (_, update, sender, a) = done.unwrap();
-        *fresh.entry(update).or_insert(0) += i32::from(a.fresh);
-        match sender {
-            Some(601) => assert_eq!(a.person.unwrap().name, "张三"),
-            _ => assert!(a.person.is_none(), "{a:?}"),
+        match done.unwrap() {
+            (601, p) => assert_eq!(p.unwrap().name, "张三"),
+            (602, p) => assert_eq!(p.unwrap().name, "李四"),
+            (_, p) => assert!(p.is_none(), "{p:?}"),
         }
     }
-    assert_eq!(fresh.len(), 30);
-    assert!(fresh.values().all(|n| *n == 1), "{fresh:?}");
-    assert!(!store.admit(17, Some(601), now()).await.unwrap().fresh);
-    assert!(store.admit(18, Some(601), now()).await.unwrap().fresh);
-    let (admit, _) = store.group_stats();
-    assert!(admit.batches < admit.requests, "{admit:?}");
+    let (senders, _) = store.group_stats();
+    assert_eq!(senders.requests, 60);
+    assert!(senders.batches < 60, "{senders:?}");
 }

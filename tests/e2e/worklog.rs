@@ -22,6 +22,7 @@ on_both_engines!(
     failed_write_tells_the_cadre_to_send_again,
     archive_downloads_files_and_retries_failures,
     receipts_follow_the_persons_language,
+    redelivered_logs_and_refusals_are_handled_once,
 );
 
 const SILENCE: StdDuration = StdDuration::from_millis(400);
@@ -411,5 +412,31 @@ async fn receipts_follow_the_persons_language(engine: Engine) {
             .contains("Days counted for the stationing subsidy: 1"),
         "{me}"
     );
+    t.stop().await;
+}
+
+/// Telegram may deliver an update again (a restart before the offset was saved). A log's
+/// update is claimed in the log's own transaction, a refusal's before it is answered.
+async fn redelivered_logs_and_refusals_are_handled_once(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let user = t.cadre().await;
+    for update in [
+        updates::text(&user, "入户走访"),
+        updates::sticker(&user, "sticker-1"),
+        updates::text(&user, &"长".repeat(5000)),
+    ] {
+        let id = t.send(update.clone());
+        t.reply(&user).await;
+        let mut again = update;
+        again["update_id"] = id.into();
+        t.send(again);
+        t.tg.assert_silent(user.id, SILENCE).await;
+    }
+    let logs = t
+        .store()
+        .person_logs(t.person_id(&user).await)
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 1);
     t.stop().await;
 }
