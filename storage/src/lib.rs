@@ -2,8 +2,8 @@
 //!
 //! Query logic is written once: the `on_db!` / `in_tx!` macros expand the same code for both
 //! engines, so a query string with `$1`-style parameters runs on either. Per engine are only
-//! the DDL (`migrations/sqlite`, `migrations/postgres`) and the outbox claim (`FOR UPDATE
-//! SKIP LOCKED` on PostgreSQL). On SQLite, writers (`in_tx!`, `write_db!`) queue on an
+//! the DDL (`migrations/sqlite`, `migrations/postgres`), the outbox claim (`FOR UPDATE
+//! SKIP LOCKED` on PostgreSQL) and how a JSON parameter is read as a table (`json_table`). On SQLite, writers (`in_tx!`, `write_db!`) queue on an
 //! in-process gate; a transaction body must not call back into the store's own methods.
 
 use chrono::{DateTime, Utc};
