@@ -240,7 +240,7 @@ fn is_command_like(m: Message) -> bool {
 
 /// The roster person who sent an update (`None`: not on the roster, or no sender).
 #[derive(Debug, Clone)]
-pub struct Sender(pub Option<Person>);
+struct Sender(Option<Person>);
 
 /// Looks the sender of an update up on the roster, grouped with the other updates that
 /// arrive meanwhile.
