@@ -1,6 +1,6 @@
-//! Group commit: requests of one kind that arrive while a batch of them is being written
-//! join the next batch, so a transaction's fixed cost (and SQLite's one writer) is paid once
-//! per batch rather than once per message. An idle system sends batches of one, so nobody
+//! Group commit (and grouped reads): requests of one kind that arrive while a batch of them
+//! is being run join the next batch, so a round trip's or a transaction's fixed cost (and
+//! SQLite's one writer) is paid once per batch rather than once per message. An idle system sends batches of one, so nobody
 //! waits for company; a busy one sends large batches without any timer.
 //!
 //! Each kind has one worker task. Callers wait on their own answer only, so a caller that

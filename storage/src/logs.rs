@@ -428,11 +428,8 @@ impl Store {
         let now = ms(log.at);
         let recorded = in_tx!(self, tx => 'record: {
             if let Some(update_id) = log.update_id {
-                let claimed = sqlx::query(
-                    "INSERT INTO processed_updates (update_id, received_at) VALUES ($1, $2)
-                     ON CONFLICT (update_id) DO NOTHING",
-                )
-                .bind(update_id)
+                let claimed = sqlx::query(crate::updates::CLAIM_ONE_SQL)
+                    .bind(update_id)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?

@@ -18,6 +18,11 @@ impl JsonRow for Claim {
     const COLUMNS: &'static [(&'static str, &'static str)] = &[("id", "bigint"), ("at", "bigint")];
 }
 
+/// Claims one update (`$1`, received at `$2`); affects no row if it was claimed before.
+pub(crate) const CLAIM_ONE_SQL: &str =
+    "INSERT INTO processed_updates (update_id, received_at) VALUES ($1, $2)
+     ON CONFLICT (update_id) DO NOTHING";
+
 /// Claims many updates in one statement, returning the ids that were not claimed before.
 pub(crate) fn claim_many_sql(engine: crate::Engine) -> String {
     format!(
@@ -41,9 +46,7 @@ impl Store {
     /// Claims an update for processing. `false` means it was processed (or is being processed)
     /// already and must be skipped.
     pub async fn claim_update(&self, update_id: i64, now: DateTime<Utc>) -> Result<bool> {
-        let sql = "INSERT INTO processed_updates (update_id, received_at) VALUES ($1, $2)
-                   ON CONFLICT (update_id) DO NOTHING";
-        let done = write_db!(self, pool => sqlx::query(sql).bind(update_id).bind(ms(now)).execute(pool).await?.rows_affected());
+        let done = write_db!(self, pool => sqlx::query(CLAIM_ONE_SQL).bind(update_id).bind(ms(now)).execute(pool).await?.rows_affected());
         Ok(done == 1)
     }
 
