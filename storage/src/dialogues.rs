@@ -1,13 +1,13 @@
 //! The open dialogue of a person, as an opaque JSON state owned by the bot.
 
-use crate::{Result, Store, ms, on_db, write_db};
+use crate::{Result, Store, ms, read_db, write_db};
 use chrono::{DateTime, Utc};
 
 impl Store {
     pub async fn dialogue(&self, person_id: i64) -> Result<Option<String>> {
         let sql = "SELECT state FROM dialogues WHERE person_id = $1";
         let row: Option<(String,)> =
-            on_db!(self, pool => sqlx::query_as(sql).bind(person_id).fetch_optional(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).bind(person_id).fetch_optional(pool).await?);
         Ok(row.map(|r| r.0))
     }
 

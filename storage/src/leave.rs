@@ -2,7 +2,7 @@
 //! so the first decision wins; each change queues its notifications in the same transaction.
 
 use crate::outbox::OutboxTx;
-use crate::{Result, StorageError, Store, in_tx, ms, on_db};
+use crate::{LeaveFailure, Result, Store, in_tx, ms, read_db};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::Level;
 use domain::attendance::Month;
@@ -92,20 +92,6 @@ pub enum LeaveRefusal {
     },
     #[error("request is no longer pending")]
     NotPending,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LeaveFailure {
-    #[error(transparent)]
-    Refused(#[from] LeaveRefusal),
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-}
-
-impl From<sqlx::Error> for LeaveFailure {
-    fn from(e: sqlx::Error) -> Self {
-        LeaveFailure::Storage(e.into())
-    }
 }
 
 /// The outcome of a decision, for the decider's confirmation.
@@ -282,7 +268,8 @@ impl Store {
                    JOIN people p ON p.unit_id = u.id
                    JOIN person_roles r ON r.person_id = p.id AND r.role = 'approver'
                    WHERE p.active AND p.chat_id IS NOT NULL";
-        let rows: Vec<(String,)> = on_db!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?);
+        let rows: Vec<(String,)> =
+            read_db!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
@@ -291,7 +278,7 @@ impl Store {
         let sql = "SELECT start_day, end_day FROM leave_requests
                    WHERE person_id = $1 AND status IN ('pending', 'approved') ORDER BY start_day";
         let rows: Vec<(NaiveDate, NaiveDate)> =
-            on_db!(self, pool => sqlx::query_as(sql).bind(person_id).fetch_all(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).bind(person_id).fetch_all(pool).await?);
         Ok(rows)
     }
 
@@ -304,7 +291,7 @@ impl Store {
         let sql = "SELECT start_day, end_day FROM leave_requests
                    WHERE person_id = $1 AND status = 'approved' AND start_day <= $2 AND end_day >= $3
                    ORDER BY start_day";
-        let rows: Vec<(NaiveDate, NaiveDate)> = on_db!(self, pool => sqlx::query_as(sql)
+        let rows: Vec<(NaiveDate, NaiveDate)> = read_db!(self, pool => sqlx::query_as(sql)
             .bind(person_id)
             .bind(month.last_day())
             .bind(month.first_day())
@@ -320,7 +307,7 @@ impl Store {
         new: NewLeave<'_>,
         now: DateTime<Utc>,
     ) -> Result<i64, LeaveFailure> {
-        let id = in_tx!(self, tx => {
+        let id = in_tx!(self, tx, refuse LeaveRefusal => {
             sqlx::query("UPDATE people SET log_seq = log_seq WHERE id = $1")
                 .bind(new.person_id)
                 .execute(&mut *tx)
@@ -372,8 +359,8 @@ impl Store {
                 .await?;
             }
             tx.open_step(id, 0, now).await?;
-            id
-        });
+            Ok(id)
+        })?;
         Ok(id)
     }
 
@@ -410,7 +397,7 @@ impl Store {
         let sql = "SELECT c.approver_id FROM leave_cards c JOIN people p ON p.id = c.approver_id
                    JOIN person_roles r ON r.person_id = p.id AND r.role = 'approver'
                    WHERE c.request_id = $1 AND c.step = $2 AND c.approver_id = $3 AND p.active";
-        let row: Option<(i64,)> = on_db!(self, pool => sqlx::query_as(sql)
+        let row: Option<(i64,)> = read_db!(self, pool => sqlx::query_as(sql)
             .bind(request_id).bind(step).bind(approver_id).fetch_optional(pool).await?);
         Ok(row.is_some())
     }
@@ -427,7 +414,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Decided, LeaveFailure> {
         let holds = self.holds_card(request_id, step, approver_id).await?;
-        let decided = in_tx!(self, tx => {
+        let decided = in_tx!(self, tx, refuse LeaveRefusal => {
             let Some((_, status, current)) = tx.lock_request(request_id).await? else {
                 return Err(LeaveRefusal::NotFound.into());
             };
@@ -498,8 +485,8 @@ impl Store {
                 Decided::Rejected => Notification::LeaveRejected { request_id },
             };
             tx.notify_cadre(request_id, note, now).await?;
-            outcome
-        });
+            Ok(outcome)
+        })?;
         Ok(decided)
     }
 
@@ -510,7 +497,7 @@ impl Store {
         person_id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), LeaveFailure> {
-        in_tx!(self, tx => {
+        in_tx!(self, tx, refuse LeaveRefusal => {
             let Some((owner, status, step)) = tx.lock_request(request_id).await? else {
                 return Err(LeaveRefusal::NotFound.into());
             };
@@ -531,8 +518,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.refresh_cards(request_id, step, now).await?;
-        });
-        Ok(())
+            Ok(())
+        })
     }
 
     pub async fn leave_request(&self, id: i64) -> Result<Option<LeaveRequest>> {
@@ -541,14 +528,14 @@ impl Store {
                    FROM leave_requests r JOIN people p ON p.id = r.person_id JOIN units u ON u.id = p.unit_id
                    WHERE r.id = $1";
         let row: Option<RequestRow> =
-            on_db!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
         let Some(r) = row else { return Ok(None) };
         let steps_sql = "SELECT s.step, s.level, u.path, s.escalated_from, s.status, p.name
                          FROM leave_steps s JOIN units u ON u.id = s.unit_id
                          LEFT JOIN people p ON p.id = s.decided_by
                          WHERE s.request_id = $1 ORDER BY s.step";
         let steps: Vec<StepRow> =
-            on_db!(self, pool => sqlx::query_as(steps_sql).bind(id).fetch_all(pool).await?);
+            read_db!(self, pool => sqlx::query_as(steps_sql).bind(id).fetch_all(pool).await?);
         Ok(Some(LeaveRequest {
             id: r.0,
             person_id: r.1,
@@ -578,7 +565,7 @@ impl Store {
     /// The person's most recent requests, newest first.
     pub async fn person_leaves(&self, person_id: i64, limit: i64) -> Result<Vec<LeaveRequest>> {
         let sql = "SELECT id FROM leave_requests WHERE person_id = $1 ORDER BY id DESC LIMIT $2";
-        let ids: Vec<(i64,)> = on_db!(self, pool => sqlx::query_as(sql).bind(person_id).bind(limit).fetch_all(pool).await?);
+        let ids: Vec<(i64,)> = read_db!(self, pool => sqlx::query_as(sql).bind(person_id).bind(limit).fetch_all(pool).await?);
         let mut out = Vec::with_capacity(ids.len());
         for (id,) in ids {
             out.extend(self.leave_request(id).await?);
@@ -593,7 +580,7 @@ impl Store {
                    WHERE c.approver_id = $1 AND r.status = 'pending' AND r.step = c.step
                    ORDER BY c.request_id";
         let ids: Vec<(i64,)> =
-            on_db!(self, pool => sqlx::query_as(sql).bind(approver_id).fetch_all(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).bind(approver_id).fetch_all(pool).await?);
         let mut out = Vec::with_capacity(ids.len());
         for (id,) in ids {
             out.extend(self.leave_request(id).await?);

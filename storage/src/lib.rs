@@ -1,10 +1,16 @@
 //! All SQL of zhucun lives here, for SQLite and PostgreSQL.
 //!
-//! Query logic is written once: the `on_db!` / `in_tx!` macros expand the same code for both
-//! engines, so a query string with `$1`-style parameters runs on either. Per engine are only
-//! the DDL (`migrations/sqlite`, `migrations/postgres`), the outbox claim (`FOR UPDATE
-//! SKIP LOCKED` on PostgreSQL) and how a JSON parameter is read as a table (`json_table`). On SQLite, writers (`in_tx!`, `write_db!`) queue on an
-//! in-process gate; a transaction body must not call back into the store's own methods.
+//! Query logic is written once: the `read_db!` / `write_db!` / `in_tx!` macros expand the same
+//! code for both engines, so a query string with `$1`-style parameters runs on either. Per
+//! engine are only the DDL (`migrations/sqlite`, `migrations/postgres`), the outbox claim
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and how a JSON parameter is read as a table
+//! (`json_table`).
+//!
+//! Reads and writes use different pools: the read pool's connections are read-only
+//! (SQLite `mode=ro`, PostgreSQL `default_transaction_read_only`), so a write that slips
+//! past the write gate fails at once instead of racing the other writers. On SQLite,
+//! writers (`in_tx!`, `write_db!`) queue on an in-process gate; a transaction body works on
+//! its connection only (helpers of `*Tx` traits), never calls back into the store.
 
 use chrono::{DateTime, Utc};
 use sqlx::Connection;
@@ -28,18 +34,21 @@ mod tutoring;
 mod updates;
 
 pub use group::GroupStats;
-pub use leave::{
-    Decided, LeaveFailure, LeaveRefusal, LeaveRequest, LeaveStatus, LeaveStep, NewLeave,
-};
+pub use leave::{Decided, LeaveRefusal, LeaveRequest, LeaveStatus, LeaveStep, NewLeave};
 pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded};
 pub use outbox::{Delivery, OutboxItem};
-pub use people::{BindFailure, ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
+pub use people::{ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
 pub use search::{DOC_POLICY, DOC_QUESTION, SearchMatch};
 pub use tutoring::{
-    AssignReason, Assignment, NewQuestion, PassTarget, Question, QuestionFailure, QuestionRefusal,
-    QuestionStatus, Reassigned, RelayPlan, RelaySource, Routed, SimilarAnswer, SlaCandidate,
-    ThreadEntry, TutorChoice, TutorFigures,
+    AssignReason, Assignment, NewQuestion, PassTarget, Question, QuestionRefusal, QuestionStatus,
+    Reassigned, RelayPlan, RelaySource, Routed, SimilarAnswer, SlaCandidate, ThreadEntry,
+    TutorChoice, TutorFigures,
 };
+
+/// A registration that failed for a reason the person is told, or for the database.
+pub type BindFailure = Failure<RegisterError>;
+pub type LeaveFailure = Failure<LeaveRefusal>;
+pub type QuestionFailure = Failure<QuestionRefusal>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -56,7 +65,10 @@ enum Db {
 /// The one handle to the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
+    /// Writes: `in_tx!` and `write_db!`.
     db: Db,
+    /// Reads: `read_db!`. Read-only connections to the same database.
+    read: Db,
     /// SQLite has one writer at a time; writers queue here instead of in SQLite's busy
     /// handler, which sleeps and retries (a measured third of the time under load).
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
@@ -125,34 +137,126 @@ impl From<sqlx::Error> for StorageError {
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
-/// Runs the same code against whichever pool the store holds.
-macro_rules! on_db {
+/// An operation that either was refused by a rule (`R`, for the person) or could not be
+/// carried out (`Storage`, for the log). The one error type of every decision.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure<R> {
+    #[error("refused: {0:?}")]
+    Refused(R),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl<R> Failure<R> {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Failure::Storage(e) if e.is_unavailable())
+    }
+}
+
+/// The error type inside a deciding transaction's body: it takes `?` on sqlx and storage
+/// errors, which stays inside this crate (the public `Failure` converts only from
+/// `StorageError`).
+pub(crate) enum TxError<R> {
+    Refused(R),
+    Storage(StorageError),
+}
+
+impl<R> From<sqlx::Error> for TxError<R> {
+    fn from(e: sqlx::Error) -> Self {
+        TxError::Storage(e.into())
+    }
+}
+
+impl<R> From<StorageError> for TxError<R> {
+    fn from(e: StorageError) -> Self {
+        TxError::Storage(e)
+    }
+}
+
+impl<R> TxError<R> {
+    pub(crate) fn into_failure(self) -> Failure<R> {
+        match self {
+            TxError::Refused(r) => Failure::Refused(r),
+            TxError::Storage(e) => Failure::Storage(e),
+        }
+    }
+}
+
+/// `?` on a refusal inside a deciding transaction, and on one outside it.
+macro_rules! refusals {
+    ($($r:ty),* $(,)?) => {$(
+        impl From<$r> for TxError<$r> {
+            fn from(r: $r) -> Self {
+                TxError::Refused(r)
+            }
+        }
+        impl From<$r> for Failure<$r> {
+            fn from(r: $r) -> Self {
+                Failure::Refused(r)
+            }
+        }
+    )*};
+}
+refusals!(RegisterError, LeaveRefusal, QuestionRefusal);
+
+/// Runs the same read against whichever read pool the store holds.
+macro_rules! read_db {
     ($store:expr, $pool:ident => $body:expr) => {
-        match &$store.db {
+        match &$store.read {
             $crate::Db::Sqlite($pool) => $body,
             $crate::Db::Postgres($pool) => $body,
         }
     };
 }
 
-/// Runs the same code inside one write transaction on either engine; commits if the body
-/// returns normally, rolls back if it returns early with `?`.
+/// Runs the body inside one write transaction on either engine. The body is a block whose
+/// value is a `Result`; the transaction commits if and only if it is `Ok`, however the body
+/// ends (`return Ok(..)` commits, `?` and `return Err(..)` roll back). The error type is
+/// `StorageError`; a deciding transaction names its refusal type,
+/// `in_tx!(self, tx, refuse R => { .. })`: its body's error is `TxError<R>` (so `?` works on
+/// refusals and database errors alike) and the whole is a `Result<_, Failure<R>>`.
 /// SQLite transactions start IMMEDIATE so that two writers never deadlock on a lock upgrade.
 macro_rules! in_tx {
     ($store:expr, $tx:ident => $body:expr) => {
+        $crate::in_tx!($store, $tx, $crate::StorageError => $body)
+    };
+    ($store:expr, $tx:ident, refuse $r:ty => $body:expr) => {
+        $crate::in_tx!($store, $tx, $crate::TxError<$r> => $body).map_err($crate::TxError::into_failure)
+    };
+    ($store:expr, $tx:ident, $err:ty => $body:expr) => {
         match &$store.db {
             $crate::Db::Sqlite(pool) => {
                 let _gate = $store.write_gate.lock().await;
-                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
+                async {
+                    let mut $tx = pool
+                        .begin_with("BEGIN IMMEDIATE")
+                        .await
+                        .map_err($crate::StorageError::from)?;
+                    let out: ::std::result::Result<_, $err> = async { $body }.await;
+                    match out {
+                        Ok(v) => {
+                            $tx.commit().await.map_err($crate::StorageError::from)?;
+                            Ok(v)
+                        }
+                        // Dropping the transaction rolls it back.
+                        Err(e) => Err(e),
+                    }
+                }
+                .await
             }
             $crate::Db::Postgres(pool) => {
-                let mut $tx = pool.begin().await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
+                async {
+                    let mut $tx = pool.begin().await.map_err($crate::StorageError::from)?;
+                    let out: ::std::result::Result<_, $err> = async { $body }.await;
+                    match out {
+                        Ok(v) => {
+                            $tx.commit().await.map_err($crate::StorageError::from)?;
+                            Ok(v)
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                .await
             }
         }
     };
@@ -165,7 +269,7 @@ macro_rules! impl_for_connections {
         impl $trait for sqlx::PgConnection { $($body)* }
     };
 }
-/// Like `on_db!`, for a single writing statement: on SQLite it queues behind the write gate.
+/// Like `read_db!`, for a single writing statement: on SQLite it queues behind the write gate.
 macro_rules! write_db {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.db {
@@ -177,7 +281,7 @@ macro_rules! write_db {
         }
     };
 }
-pub(crate) use {impl_for_connections, in_tx, on_db, write_db};
+pub(crate) use {impl_for_connections, in_tx, read_db, write_db};
 
 /// A row passed to SQL in a JSON array, with the columns (name, PostgreSQL type) that
 /// [`json_table`] reads it as: one statement and one bound value for a whole batch.
@@ -251,30 +355,41 @@ impl Store {
             .await?;
         // No ping before each use: a broken connection shows up as an error of the query
         // itself, and the ping doubled the round trips of every operation.
-        let pool = SqlitePoolOptions::new()
+        // Writers queue on the gate, so a few connections are plenty.
+        let write = SqlitePoolOptions::new()
+            .max_connections(4)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
             .max_connections(8)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.read_only(true))
             .await?;
-        Ok(Store::assemble(Db::Sqlite(pool)))
+        Ok(Store::assemble(Db::Sqlite(write), Db::Sqlite(read)))
     }
 
     pub(crate) async fn connect_postgres(options: PgConnectOptions) -> Result<Store> {
         PgConnection::connect_with(&options).await?.close().await?;
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await?;
-        Ok(Store::assemble(Db::Postgres(pool)))
+        let pool = |options: PgConnectOptions| {
+            PgPoolOptions::new()
+                .max_connections(16)
+                .test_before_acquire(false)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_lazy_with(options)
+        };
+        let write = pool(options.clone());
+        let read = pool(options.options([("default_transaction_read_only", "on")]));
+        Ok(Store::assemble(Db::Postgres(write), Db::Postgres(read)))
     }
 
     /// The store and its group-commit workers, which share its pool and write gate.
-    fn assemble(db: Db) -> Store {
+    fn assemble(db: Db, read: Db) -> Store {
         let bare = Store {
             db,
+            read,
             write_gate: Default::default(),
             groups: None,
         };
@@ -325,6 +440,100 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        on_db!(self, pool => pool.close().await)
+        write_db!(self, pool => pool.close().await);
+        read_db!(self, pool => pool.close().await)
+    }
+}
+
+#[cfg(test)]
+mod tx_tests {
+    //! The two promises of the transaction macros, on both engines: a body commits exactly
+    //! when it returns `Ok` (however it returns), and the read path cannot write.
+    use super::*;
+    use crate::testing::{ENGINES, TestDb};
+
+    async fn count(store: &Store) -> i64 {
+        let sql = "SELECT COUNT(*) FROM units WHERE path LIKE 'tx/%'";
+        let (n,): (i64,) = read_db!(store, pool => sqlx::query_as(sql).fetch_one(pool).await)
+            .expect("count units");
+        n
+    }
+
+    /// Inserts a unit, then ends the body the way `how` says.
+    async fn insert_then(
+        store: &Store,
+        name: &str,
+        how: &str,
+    ) -> Result<&'static str, Failure<LeaveRefusal>> {
+        in_tx!(store, tx, refuse LeaveRefusal => {
+            sqlx::query("INSERT INTO units (path, name, level) VALUES ($1, $1, 1)")
+                .bind(format!("tx/{name}"))
+                .execute(&mut *tx)
+                .await?;
+            match how {
+                "early ok" => return Ok("early"),
+                "early refusal" => return Err(LeaveRefusal::NotFound.into()),
+                "refusal by ?" => Err(LeaveRefusal::NotPending)?,
+                "database error by ?" => {
+                    sqlx::query("SELECT no_such_column FROM units").execute(&mut *tx).await?;
+                }
+                _ => {}
+            }
+            Ok("end")
+        })
+    }
+
+    #[tokio::test]
+    async fn a_transaction_commits_exactly_when_its_body_returns_ok() {
+        for engine in ENGINES {
+            let db = TestDb::new(engine).await;
+            let store = &db.store;
+            assert_eq!(insert_then(store, "a", "end").await.ok(), Some("end"));
+            assert_eq!(
+                count(store).await,
+                1,
+                "{engine:?}: a body ending in Ok commits"
+            );
+            assert_eq!(
+                insert_then(store, "b", "early ok").await.ok(),
+                Some("early")
+            );
+            assert_eq!(
+                count(store).await,
+                2,
+                "{engine:?}: an early return Ok commits"
+            );
+            for how in ["early refusal", "refusal by ?"] {
+                assert!(matches!(
+                    insert_then(store, how, how).await,
+                    Err(Failure::Refused(_))
+                ));
+                assert_eq!(count(store).await, 2, "{engine:?}: {how} rolls back");
+            }
+            let how = "database error by ?";
+            assert!(matches!(
+                insert_then(store, how, how).await,
+                Err(Failure::Storage(_))
+            ));
+            assert_eq!(count(store).await, 2, "{engine:?}: {how} rolls back");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_through_the_read_path_fails() {
+        for engine in ENGINES {
+            let db = TestDb::new(engine).await;
+            let store = &db.store;
+            let sql = "INSERT INTO units (path, name, level) VALUES ('tx/r', 'r', 1)";
+            let wrote = read_db!(store, pool => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()));
+            assert!(wrote.is_err(), "{engine:?}: the read pool wrote");
+            assert_eq!(count(store).await, 0);
+            let wrote = write_db!(store, pool => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()));
+            assert!(
+                wrote.is_ok(),
+                "{engine:?}: the write pool could not write: {wrote:?}"
+            );
+            assert_eq!(count(store).await, 1);
+        }
     }
 }

@@ -4,7 +4,9 @@
 use crate::group::fail_all;
 use crate::outbox::OutboxTx;
 use crate::updates::Claim;
-use crate::{JsonRow, Result, StorageError, Store, in_tx, json_param, json_table, ms, on_db};
+use crate::{
+    JsonRow, Result, StorageError, Store, in_tx, json_param, json_table, ms, read_db, write_db,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::attendance::Month;
 use domain::notify::Notification;
@@ -391,8 +393,8 @@ impl Store {
                     .fetch_all(&mut *tx)
                     .await?;
             }
-            (kept_at, seqs, ids, days)
-        });
+            Ok((kept_at, seqs, ids, days))
+        })?;
         // Each kept log's number and id, by its place in the batch; the rest were duplicates.
         let mut written: Vec<Option<(i64, i64)>> = vec![None; logs.len()];
         for (i, written_as) in kept.into_iter().zip(seqs.into_iter().zip(ids)) {
@@ -426,7 +428,7 @@ impl Store {
     async fn record_one_log(&self, log: NewLog<'_>, receipt_at: DateTime<Utc>) -> Result<Recorded> {
         let input = log.input;
         let now = ms(log.at);
-        let recorded = in_tx!(self, tx => 'record: {
+        let recorded = in_tx!(self, tx => {
             if let Some(update_id) = log.update_id {
                 let claimed = sqlx::query(crate::updates::CLAIM_ONE_SQL)
                     .bind(update_id)
@@ -435,7 +437,7 @@ impl Store {
                 .await?
                 .rows_affected();
                 if claimed == 0 {
-                    break 'record Recorded::Duplicate;
+                    return Ok(Recorded::Duplicate);
                 }
             }
             let existing: Option<(i64,)> = match &input.media_group_id {
@@ -543,19 +545,19 @@ impl Store {
                     log.at,
                 )
                 .await?;
-                Recorded::AlbumPart { log_id, new_log }
+                Ok(Recorded::AlbumPart { log_id, new_log })
             } else {
                 // Everything but the month's days is known already: no re-reading.
-                Recorded::Log(LogReceipt {
+                Ok(Recorded::Log(LogReceipt {
                     log_id,
                     person_id: log.person_id,
                     seq: seq_of_new,
                     day: log.day,
                     attachments: input.attachments.len() as i64,
                     month_log_dates: Vec::new(),
-                })
+                }))
             }
-        });
+        })?;
         // The month's days are read after the commit, outside the one-writer section.
         let recorded = match recorded {
             Recorded::Log(mut receipt) => {
@@ -569,12 +571,12 @@ impl Store {
 
     /// The receipt of a log as it stands now.
     pub async fn log_receipt(&self, log_id: i64) -> Result<Option<LogReceipt>> {
-        let exists: Option<(i64,)> = on_db!(self, pool =>
+        let exists: Option<(i64,)> = read_db!(self, pool =>
             sqlx::query_as("SELECT id FROM logs WHERE id = $1").bind(log_id).fetch_optional(pool).await?);
         if exists.is_none() {
             return Ok(None);
         }
-        let receipt = on_db!(self, pool => {
+        let receipt = read_db!(self, pool => {
             let mut conn = pool.acquire().await?;
             conn.receipt(log_id).await?
         });
@@ -604,7 +606,7 @@ impl Store {
             .bind(person_id)
             .fetch_optional(&mut *tx)
             .await?;
-            match row {
+            Ok(match row {
                 None => None,
                 Some((log_id, seq, day, old_text)) => {
                     sqlx::query(
@@ -624,8 +626,8 @@ impl Store {
                         .await?;
                     Some(EditedLog { log_id, seq, day })
                 }
-            }
-        });
+            })
+        })?;
         Ok(found)
     }
 
@@ -633,7 +635,7 @@ impl Store {
     pub async fn log_history(&self, log_id: i64) -> Result<Vec<Option<String>>> {
         let sql = "SELECT old_text FROM log_edits WHERE log_id = $1 ORDER BY id";
         let rows: Vec<(Option<String>,)> =
-            on_db!(self, pool => sqlx::query_as(sql).bind(log_id).fetch_all(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).bind(log_id).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
@@ -641,14 +643,14 @@ impl Store {
     pub async fn log_text(&self, log_id: i64) -> Result<Option<String>> {
         let sql = "SELECT text FROM logs WHERE id = $1";
         let row: Option<(Option<String>,)> =
-            on_db!(self, pool => sqlx::query_as(sql).bind(log_id).fetch_optional(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).bind(log_id).fetch_optional(pool).await?);
         Ok(row.and_then(|r| r.0))
     }
 
     /// Distinct days of `month` on which the person has a log.
     pub async fn log_dates(&self, person_id: i64, month: Month) -> Result<Vec<NaiveDate>> {
         let sql = "SELECT DISTINCT day FROM logs WHERE person_id = $1 AND day >= $2 AND day <= $3 ORDER BY day";
-        let rows: Vec<(NaiveDate,)> = on_db!(self, pool => sqlx::query_as(sql)
+        let rows: Vec<(NaiveDate,)> = read_db!(self, pool => sqlx::query_as(sql)
             .bind(person_id)
             .bind(month.first_day())
             .bind(month.last_day())
@@ -672,11 +674,10 @@ impl Store {
         let sql = "SELECT id, seq, day, kind, text, latitude, longitude, backdated FROM logs
                    WHERE person_id = $1 ORDER BY id";
         let rows: Vec<Row> =
-            on_db!(self, pool => sqlx::query_as(sql).bind(person_id).fetch_all(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).bind(person_id).fetch_all(pool).await?);
         let files_sql = "SELECT a.log_id, a.kind, a.file_id, a.file_size FROM log_attachments a
                          JOIN logs l ON l.id = a.log_id WHERE l.person_id = $1 ORDER BY a.id";
-        let files: Vec<(i64, String, String, Option<i64>)> =
-            on_db!(self, pool => sqlx::query_as(files_sql).bind(person_id).fetch_all(pool).await?);
+        let files: Vec<(i64, String, String, Option<i64>)> = read_db!(self, pool => sqlx::query_as(files_sql).bind(person_id).fetch_all(pool).await?);
         Ok(rows
             .into_iter()
             .map(|(id, seq, day, kind, text, lat, lon, backdated)| LogEntry {
@@ -702,7 +703,7 @@ impl Store {
                           (SELECT COUNT(*) FROM log_attachments a JOIN logs l ON l.id = a.log_id
                            WHERE l.person_id = $1)";
         let row: (i64, i64) =
-            on_db!(self, pool => sqlx::query_as(sql).bind(person_id).fetch_one(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).bind(person_id).fetch_one(pool).await?);
         Ok(row)
     }
 
@@ -729,7 +730,7 @@ impl Store {
             Option<String>,
             i64,
         );
-        let rows: Vec<Row> = on_db!(self, pool => sqlx::query_as(sql)
+        let rows: Vec<Row> = read_db!(self, pool => sqlx::query_as(sql)
             .bind(ms(now))
             .bind(max_attempts)
             .bind(limit)
@@ -754,7 +755,7 @@ impl Store {
     pub async fn mark_archived(&self, attachment_id: i64, path: &str) -> Result<()> {
         let sql =
             "UPDATE log_attachments SET archived_path = $1, archive_error = NULL WHERE id = $2";
-        on_db!(self, pool => sqlx::query(sql).bind(path).bind(attachment_id).execute(pool).await?.rows_affected());
+        write_db!(self, pool => sqlx::query(sql).bind(path).bind(attachment_id).execute(pool).await?.rows_affected());
         Ok(())
     }
 
@@ -767,7 +768,7 @@ impl Store {
     ) -> Result<()> {
         let sql = "UPDATE log_attachments SET archive_attempts = archive_attempts + 1,
                        archive_error = $1, archive_after = $2 WHERE id = $3";
-        on_db!(self, pool => sqlx::query(sql).bind(error).bind(ms(retry_at)).bind(attachment_id).execute(pool).await?.rows_affected());
+        write_db!(self, pool => sqlx::query(sql).bind(error).bind(ms(retry_at)).bind(attachment_id).execute(pool).await?.rows_affected());
         Ok(())
     }
 
@@ -775,7 +776,7 @@ impl Store {
     pub async fn archived_paths(&self, log_id: i64) -> Result<Vec<Option<String>>> {
         let sql = "SELECT archived_path FROM log_attachments WHERE log_id = $1 ORDER BY id";
         let rows: Vec<(Option<String>,)> =
-            on_db!(self, pool => sqlx::query_as(sql).bind(log_id).fetch_all(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).bind(log_id).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 }

@@ -1,7 +1,7 @@
 //! The outbox: notifications written in the same transaction as the change that causes
 //! them, then claimed and delivered by senders (any number of instances).
 
-use crate::{Engine, Result, Store, ms, on_db, write_db};
+use crate::{Engine, Result, Store, ms, read_db, write_db};
 use chrono::{DateTime, TimeZone, Utc};
 use domain::notify::Notification;
 
@@ -205,7 +205,8 @@ impl Store {
             for (chat_id, person_id, n) in items {
                 tx.enqueue(*chat_id, *person_id, n, None, not_before, now).await?;
             }
-        });
+            Ok(())
+        })?;
         Ok(())
     }
 
@@ -230,7 +231,7 @@ impl Store {
     pub async fn next_outbox_due(&self) -> Result<Option<DateTime<Utc>>> {
         let sql = "SELECT MIN(not_before) FROM outbox WHERE status = 'pending'";
         let (at,): (Option<i64>,) =
-            on_db!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
         Ok(at.and_then(|ms| Utc.timestamp_millis_opt(ms).single()))
     }
 
@@ -241,7 +242,8 @@ impl Store {
                 COALESCE(SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), 0),
                 COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0)
             FROM outbox";
-        let row: (i64, i64, i64) = on_db!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+        let row: (i64, i64, i64) =
+            read_db!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
         Ok(row)
     }
 }

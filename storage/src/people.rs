@@ -1,6 +1,6 @@
 //! The roster (units, people, roles, topics), invites and registration.
 
-use crate::{Result, StorageError, Store, in_tx, ms, on_db};
+use crate::{BindFailure, Result, StorageError, Store, in_tx, ms, read_db, write_db};
 use chrono::{DateTime, Duration, Utc};
 use domain::config::Lang;
 use domain::roster::RosterEntry;
@@ -133,39 +133,24 @@ impl From<sqlx::Error> for InviteError {
     }
 }
 
-/// A registration attempt either fails for a reason the person is told, or the database failed.
-#[derive(Debug, thiserror::Error)]
-pub enum BindFailure {
-    #[error(transparent)]
-    Refused(#[from] RegisterError),
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-}
-
-impl From<sqlx::Error> for BindFailure {
-    fn from(e: sqlx::Error) -> Self {
-        BindFailure::Storage(e.into())
-    }
-}
-
 impl Store {
     pub async fn person_by_tg(&self, tg_user_id: i64) -> Result<Option<Person>> {
         let sql = format!("{PERSON_SELECT} WHERE p.tg_user_id = $1");
-        let row: Option<PersonRow> = on_db!(self, pool =>
+        let row: Option<PersonRow> = read_db!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tg_user_id).fetch_optional(pool).await?);
         Ok(row.map(Person::from))
     }
 
     pub async fn person_by_phone(&self, phone: &str) -> Result<Option<Person>> {
         let sql = format!("{PERSON_SELECT} WHERE p.phone = $1");
-        let row: Option<PersonRow> = on_db!(self, pool =>
+        let row: Option<PersonRow> = read_db!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(phone).fetch_optional(pool).await?);
         Ok(row.map(Person::from))
     }
 
     pub async fn person(&self, id: i64) -> Result<Option<Person>> {
         let sql = format!("{PERSON_SELECT} WHERE p.id = $1");
-        let row: Option<PersonRow> = on_db!(self, pool =>
+        let row: Option<PersonRow> = read_db!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?);
         Ok(row.map(Person::from))
     }
@@ -173,14 +158,14 @@ impl Store {
     /// Everyone on the roster, active or not, ordered by id.
     pub async fn people(&self) -> Result<Vec<Person>> {
         let sql = format!("{PERSON_SELECT} ORDER BY p.id");
-        let rows: Vec<PersonRow> = on_db!(self, pool =>
+        let rows: Vec<PersonRow> = read_db!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?);
         Ok(rows.into_iter().map(Person::from).collect())
     }
 
     pub async fn set_lang(&self, person_id: i64, lang: Lang, now: DateTime<Utc>) -> Result<()> {
         let sql = "UPDATE people SET lang = $1, updated_at = $2 WHERE id = $3";
-        on_db!(self, pool => sqlx::query(sql).bind(lang.as_str()).bind(ms(now)).bind(person_id).execute(pool).await?.rows_affected());
+        write_db!(self, pool => sqlx::query(sql).bind(lang.as_str()).bind(ms(now)).bind(person_id).execute(pool).await?.rows_affected());
         Ok(())
     }
 
@@ -309,8 +294,8 @@ impl Store {
                     .await?;
                 summary.deactivated.push(p.name);
             }
-            summary
-        });
+            Ok(summary)
+        })?;
         Ok(summary)
     }
 
@@ -331,7 +316,7 @@ impl Store {
         let code = new_code();
         let sql =
             "INSERT INTO invites (code, person_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
-        on_db!(self, pool => sqlx::query(sql)
+        write_db!(self, pool => sqlx::query(sql)
             .bind(&code)
             .bind(person.id)
             .bind(ms(now))
@@ -351,8 +336,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<RegisterOutcome, BindFailure> {
         let id_sql = "SELECT id FROM people WHERE phone = $1";
-        let id: Option<(i64,)> =
-            on_db!(self, pool => sqlx::query_as(id_sql).bind(phone).fetch_optional(pool).await?);
+        let id: Option<(i64,)> = read_db!(self, pool => sqlx::query_as(id_sql).bind(phone).fetch_optional(pool).await.map_err(StorageError::from)?);
         let (person_id,) = id.ok_or(RegisterError::NotOnRoster)?;
         self.bind(person_id, tg_user_id, chat_id, now, None).await
     }
@@ -366,8 +350,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<RegisterOutcome, BindFailure> {
         let sql = "SELECT person_id, expires_at, used_at FROM invites WHERE code = $1";
-        let invite: Option<(i64, i64, Option<i64>)> =
-            on_db!(self, pool => sqlx::query_as(sql).bind(code).fetch_optional(pool).await?);
+        let invite: Option<(i64, i64, Option<i64>)> = read_db!(self, pool => sqlx::query_as(sql).bind(code).fetch_optional(pool).await.map_err(StorageError::from)?);
         let (person_id, expires_at, used_at) = invite.ok_or(RegisterError::InviteUnknown)?;
         if used_at.is_some() {
             return Err(RegisterError::InviteUsed.into());
@@ -389,7 +372,7 @@ impl Store {
     ) -> Result<RegisterOutcome, BindFailure> {
         let person_sql = format!("{PERSON_SELECT} WHERE p.id = $1");
         let owner_sql = "SELECT id FROM people WHERE tg_user_id = $1";
-        let outcome: Result<RegisterOutcome, RegisterError> = in_tx!(self, tx => {
+        in_tx!(self, tx, refuse RegisterError => {
             let row: PersonRow = sqlx::query_as(sqlx::AssertSqlSafe(person_sql.clone()))
                 .bind(person_id)
                 .fetch_one(&mut *tx)
@@ -400,13 +383,13 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             if !person.active {
-                Err(RegisterError::Deactivated)
+                Err(RegisterError::Deactivated.into())
             } else if person.tg_user_id == Some(tg_user_id) {
                 Ok(RegisterOutcome::AlreadyRegistered(person))
             } else if person.tg_user_id.is_some() {
-                Err(RegisterError::PersonTaken)
+                Err(RegisterError::PersonTaken.into())
             } else if owner.is_some() {
-                Err(RegisterError::AccountTaken)
+                Err(RegisterError::AccountTaken.into())
             } else {
                 let bound = sqlx::query(
                     "UPDATE people SET tg_user_id = $1, chat_id = $2, registered_at = $3,
@@ -420,7 +403,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 if bound.rows_affected() != 1 {
-                    Err(RegisterError::PersonTaken)
+                    Err(RegisterError::PersonTaken.into())
                 } else {
                     let mut used = true;
                     if let Some(code) = invite {
@@ -443,12 +426,11 @@ impl Store {
                         Ok(RegisterOutcome::Registered(Person::from(row)))
                     } else {
                         // Another redemption of the same code won the race: undo ours.
-                        return Err(BindFailure::Refused(RegisterError::InviteUsed));
+                        Err(RegisterError::InviteUsed.into())
                     }
                 }
             }
-        });
-        Ok(outcome?)
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 //! later) and searched with the same query on both engines: count the query's terms each
 //! document shares, most first; `domain::search::rank` keeps the relevant ones.
 
-use crate::{Result, Store, on_db};
+use crate::{Result, Store, read_db};
 use domain::search::{Hit, query_terms, rank, terms};
 
 /// Answered questions (indexed when they get their first answer).
@@ -75,7 +75,7 @@ impl Store {
             kind_params.join(", "),
             term_params.join(", ")
         );
-        let rows: Vec<(String, i64, i64)> = on_db!(self, pool => {
+        let rows: Vec<(String, i64, i64)> = read_db!(self, pool => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             for k in kinds {
                 q = q.bind(*k);
@@ -106,7 +106,7 @@ impl Store {
 impl Store {
     /// (Re)indexes one document in its own transaction (e.g. a policy document on upload).
     pub async fn index_document(&self, doc_kind: &str, doc_id: i64, text: &str) -> Result<()> {
-        crate::in_tx!(self, tx => tx.index_document(doc_kind, doc_id, text).await?);
+        crate::in_tx!(self, tx => tx.index_document(doc_kind, doc_id, text).await)?;
         Ok(())
     }
 }

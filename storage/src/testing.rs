@@ -98,7 +98,7 @@ impl TestDb {
     /// Runs raw SQL against the test database, e.g. to break a table and see how the
     /// program copes with a failing write.
     pub async fn execute(&self, sql: &str) {
-        crate::on_db!(self.store, pool => sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        crate::write_db!(self.store, pool => sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
             .execute(pool)
             .await
             .expect("test SQL runs")

@@ -7,7 +7,7 @@
 
 use crate::outbox::OutboxTx;
 use crate::search::{DOC_QUESTION, SearchTx};
-use crate::{Result, StorageError, Store, in_tx, ms, on_db};
+use crate::{QuestionFailure, Result, StorageError, Store, in_tx, ms, read_db, write_db};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::UnitPath;
 use domain::config::Lang;
@@ -146,20 +146,6 @@ pub enum QuestionRefusal {
     SameTutor,
     #[error("that person is not an active tutor")]
     NotATutor,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum QuestionFailure {
-    #[error(transparent)]
-    Refused(#[from] QuestionRefusal),
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-}
-
-impl From<sqlx::Error> for QuestionFailure {
-    fn from(e: sqlx::Error) -> Self {
-        QuestionFailure::Storage(e.into())
-    }
 }
 
 /// Where a question went.
@@ -595,14 +581,14 @@ impl Store {
             .bind(ms(now))
             .execute(&mut *tx)
             .await?;
-            id
-        });
+            Ok(id)
+        })?;
         Ok(id)
     }
 
     pub async fn question(&self, id: i64) -> Result<Option<Question>> {
         let sql = question_sql("WHERE q.id = $1");
-        let row: Option<QuestionRow> = on_db!(self, pool =>
+        let row: Option<QuestionRow> = read_db!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?);
         Ok(row.map(Question::from))
     }
@@ -610,7 +596,7 @@ impl Store {
     /// The person's own questions, newest first (a cadre sees only these).
     pub async fn questions_of(&self, person_id: i64, limit: i64) -> Result<Vec<Question>> {
         let sql = question_sql("WHERE q.person_id = $1 ORDER BY q.id DESC LIMIT $2");
-        let rows: Vec<QuestionRow> = on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<QuestionRow> = read_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(person_id).bind(limit).fetch_all(pool).await?);
         Ok(rows.into_iter().map(Question::from).collect())
     }
@@ -618,7 +604,7 @@ impl Store {
     /// Unanswered questions with this tutor now, oldest first.
     pub async fn open_questions_for(&self, tutor_id: i64) -> Result<Vec<Question>> {
         let sql = question_sql("WHERE q.tutor_id = $1 AND q.status = 'open' ORDER BY q.id");
-        let rows: Vec<QuestionRow> = on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<QuestionRow> = read_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(tutor_id).fetch_all(pool).await?);
         Ok(rows.into_iter().map(Question::from).collect())
     }
@@ -633,7 +619,7 @@ impl Store {
         default_tutor_phone: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Routed, QuestionFailure> {
-        let (tutor_id, via) = in_tx!(self, tx => {
+        let (tutor_id, via) = in_tx!(self, tx, refuse QuestionRefusal => {
             let Some((owner, status, ..)) = tx.lock_question(question_id).await? else {
                 return Err(QuestionRefusal::NotFound.into());
             };
@@ -656,8 +642,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.assign(question_id, tutor_id, AssignReason::Asked, via, None, now).await?;
-            (tutor_id, via)
-        });
+            Ok((tutor_id, via))
+        })?;
         let tutor = self.person(tutor_id).await?;
         Ok(Routed {
             question_id,
@@ -690,7 +676,7 @@ impl Store {
                    LEFT JOIN people n ON n.id = a.next_tutor_id
                    WHERE a.id = $1";
         let row: Option<Row> =
-            on_db!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
         Ok(row.map(|r| Assignment {
             id: r.0,
             question_id: r.1,
@@ -722,7 +708,7 @@ impl Store {
                    WHERE m.question_id = $1 AND m.role IN ('question', 'sent')
                    ORDER BY m.created_at, m.message_id";
         let rows: Vec<Row> =
-            on_db!(self, pool => sqlx::query_as(sql).bind(question_id).fetch_all(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).bind(question_id).fetch_all(pool).await?);
         Ok(rows
             .into_iter()
             .map(|r| ThreadEntry {
@@ -757,7 +743,7 @@ impl Store {
                        author_id, peer_chat_id, peer_message_id, created_at)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                    ON CONFLICT (chat_id, message_id) DO NOTHING";
-        let n = on_db!(self, pool => sqlx::query(sql)
+        let n = write_db!(self, pool => sqlx::query(sql)
             .bind(chat_id)
             .bind(message_id)
             .bind(question_id)
@@ -796,8 +782,8 @@ impl Store {
                           q.person_id, q.status, q.tutor_id, q.chat_id, q.message_id
                    FROM question_messages m JOIN questions q ON q.id = m.question_id
                    WHERE m.chat_id = $1 AND m.message_id = $2";
-        let row: Option<Row> = on_db!(self, pool =>
-            sqlx::query_as(sql).bind(chat_id).bind(replied).fetch_optional(pool).await?);
+        let row: Option<Row> = read_db!(self, pool =>
+            sqlx::query_as(sql).bind(chat_id).bind(replied).fetch_optional(pool).await.map_err(StorageError::from)?);
         let Some((question_id, owner, peer_chat, peer_msg, cadre, status, tutor, q_chat, q_msg)) =
             row
         else {
@@ -813,8 +799,8 @@ impl Store {
         let to_person_id = if from_cadre {
             tutor.ok_or(QuestionRefusal::NotSubmitted)?
         } else {
-            let admin = on_db!(self, pool => {
-                let mut conn = pool.acquire().await?;
+            let admin = read_db!(self, pool => {
+                let mut conn = pool.acquire().await.map_err(StorageError::from)?;
                 conn.is_admin(person_id).await?
             });
             if tutor != Some(person_id) && !admin {
@@ -841,8 +827,8 @@ impl Store {
                 let sql = "SELECT message_id FROM question_messages
                            WHERE question_id = $1 AND chat_id = $2
                            ORDER BY created_at DESC, message_id DESC LIMIT 1";
-                let last: Option<(i64,)> = on_db!(self, pool => sqlx::query_as(sql)
-                    .bind(question_id).bind(to_chat_id).fetch_optional(pool).await?);
+                let last: Option<(i64,)> = read_db!(self, pool => sqlx::query_as(sql)
+                    .bind(question_id).bind(to_chat_id).fetch_optional(pool).await.map_err(StorageError::from)?);
                 last.map(|l| l.0)
             }
         };
@@ -922,8 +908,8 @@ impl Store {
                     }
                 }
             }
-            first
-        });
+            Ok(first)
+        })?;
         Ok(first)
     }
 
@@ -945,7 +931,7 @@ impl Store {
             let sql = "SELECT kind, text FROM question_messages
                        WHERE question_id = $1 AND role = 'sent' AND author_id <> $2
                        ORDER BY created_at, message_id LIMIT 1";
-            let answer: Option<(Option<String>, Option<String>)> = on_db!(self, pool =>
+            let answer: Option<(Option<String>, Option<String>)> = read_db!(self, pool =>
                 sqlx::query_as(sql).bind(earlier.id).bind(earlier.person_id).fetch_optional(pool).await?);
             let (answer_kind, answer) = answer.unwrap_or_default();
             out.push(SimilarAnswer {
@@ -969,8 +955,8 @@ impl Store {
         if q.status == QuestionStatus::Draft {
             return Err(QuestionRefusal::NotSubmitted.into());
         }
-        let admin = on_db!(self, pool => {
-            let mut conn = pool.acquire().await?;
+        let admin = read_db!(self, pool => {
+            let mut conn = pool.acquire().await.map_err(StorageError::from)?;
             conn.is_admin(person_id).await?
         });
         if q.tutor_id != Some(person_id) && !admin {
@@ -995,7 +981,7 @@ impl Store {
                    WHERE p.active AND p.chat_id IS NOT NULL AND NOT p.unreachable
                      AND p.id <> $2 AND p.id <> $3
                    ORDER BY p.id";
-        let rows: Vec<(i64, String, String, bool)> = on_db!(self, pool => sqlx::query_as(sql)
+        let rows: Vec<(i64, String, String, bool)> = read_db!(self, pool => sqlx::query_as(sql)
             .bind(q.topic.as_deref().unwrap_or_default())
             .bind(q.person_id)
             .bind(q.tutor_id.unwrap_or_default())
@@ -1026,7 +1012,7 @@ impl Store {
         default_tutor_phone: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Routed, QuestionFailure> {
-        let (tutor_id, via, topic) = in_tx!(self, tx => {
+        let (tutor_id, via, topic) = in_tx!(self, tx, refuse QuestionRefusal => {
             let Some((cadre, status, current, assignment, topic)) = tx.lock_question(question_id).await? else {
                 return Err(QuestionRefusal::NotFound.into());
             };
@@ -1083,8 +1069,8 @@ impl Store {
             let new = tx.assign(question_id, tutor_id, AssignReason::Passed, via, Some(by), now).await?;
             let n = Notification::QuestionPassed { question_id, tutor_id, reassigned: false };
             tx.notify_person(cadre, &n, &format!("question-passed:{new}"), now).await?;
-            (tutor_id, via, topic)
-        });
+            Ok((tutor_id, via, topic))
+        })?;
         let tutor = self.person(tutor_id).await?;
         Ok(Routed {
             question_id,
@@ -1105,7 +1091,7 @@ impl Store {
         helpful: bool,
         now: DateTime<Utc>,
     ) -> Result<(), QuestionFailure> {
-        in_tx!(self, tx => {
+        in_tx!(self, tx, refuse QuestionRefusal => {
             let Some((cadre, status, ..)) = tx.lock_question(question_id).await? else {
                 return Err(QuestionRefusal::NotFound.into());
             };
@@ -1132,8 +1118,8 @@ impl Store {
                     tx.notify_person(tutor, &n, &format!("question-rated:{question_id}"), now).await?;
                 }
             }
-        });
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Unanswered assignments given out at or before `before` (past the reminder time when
@@ -1146,7 +1132,7 @@ impl Store {
                    ORDER BY a.assigned_at, a.id";
         type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>);
         let rows: Vec<Row> =
-            on_db!(self, pool => sqlx::query_as(sql).bind(ms(before)).fetch_all(pool).await?);
+            read_db!(self, pool => sqlx::query_as(sql).bind(ms(before)).fetch_all(pool).await?);
         Ok(rows
             .into_iter()
             .map(|r| SlaCandidate {
@@ -1178,11 +1164,11 @@ impl Store {
             if marked.rows_affected() == 1 {
                 let n = Notification::QuestionReminder { question_id, assignment_id, overdue: false };
                 tx.notify_person(tutor_id, &n, &format!("question-reminder:{assignment_id}"), now).await?;
-                true
+                Ok(true)
             } else {
-                false
+                Ok(false)
             }
-        });
+        })?;
         Ok(done)
     }
 
@@ -1232,16 +1218,16 @@ impl Store {
                         .await?;
                     let n = Notification::QuestionPassed { question_id, tutor_id: to_tutor, reassigned: true };
                     tx.notify_person(cadre, &n, &format!("question-passed:{new}"), now).await?;
-                    Reassigned::To { from_tutor, to_tutor }
+                    Ok(Reassigned::To { from_tutor, to_tutor })
                 }
                 None => {
                     let n = Notification::QuestionReminder { question_id, assignment_id, overdue: true };
                     let key = format!("question-overdue:{assignment_id}");
                     tx.notify_person(from_tutor, &n, &key, now).await?;
-                    Reassigned::NobodyElse
+                    Ok(Reassigned::NobodyElse)
                 }
             }
-        });
+        })?;
         Ok(outcome)
     }
 
@@ -1258,13 +1244,13 @@ impl Store {
                    WHERE a.assigned_at >= $1 AND a.assigned_at < $2
                    ORDER BY a.id";
         type Row = (i64, i64, i64, Option<i64>, Option<i64>, Option<bool>);
-        let rows: Vec<Row> = on_db!(self, pool =>
+        let rows: Vec<Row> = read_db!(self, pool =>
             sqlx::query_as(sql).bind(ms(from)).bind(ms(to)).fetch_all(pool).await?);
         let tutors_sql = "SELECT p.id FROM people p
                           JOIN person_roles r ON r.person_id = p.id AND r.role = 'tutor'
                           WHERE p.active";
         let tutors: Vec<(i64,)> =
-            on_db!(self, pool => sqlx::query_as(tutors_sql).fetch_all(pool).await?);
+            read_db!(self, pool => sqlx::query_as(tutors_sql).fetch_all(pool).await?);
         // tutor -> question -> (latest assignment time, first answer, answered by, helpful)
         type Held = (i64, Option<i64>, Option<i64>, Option<bool>);
         let mut by_tutor: BTreeMap<i64, BTreeMap<i64, Held>> =

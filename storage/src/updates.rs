@@ -4,7 +4,7 @@
 
 use crate::group::fail_all;
 use crate::people::{PERSON_SELECT, PersonRow};
-use crate::{JsonRow, Person, Result, Store, json_param, json_table, ms, on_db, write_db};
+use crate::{JsonRow, Person, Result, Store, json_param, json_table, ms, read_db, write_db};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -68,7 +68,7 @@ impl Store {
             json_table::<Sender>(engine, 1)
         );
         let found: Result<Vec<PersonRow>> = async {
-            Ok(on_db!(self, pool =>
+            Ok(read_db!(self, pool =>
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(json_param(&rows)).fetch_all(pool).await?))
         }
         .await;
@@ -91,14 +91,14 @@ impl Store {
     /// Gives a claimed update back, so that a redelivery can try again after a failure.
     pub async fn release_update(&self, update_id: i64) -> Result<()> {
         let sql = "DELETE FROM processed_updates WHERE update_id = $1";
-        on_db!(self, pool => sqlx::query(sql).bind(update_id).execute(pool).await?.rows_affected());
+        write_db!(self, pool => sqlx::query(sql).bind(update_id).execute(pool).await?.rows_affected());
         Ok(())
     }
 
     /// Forgets claims older than `before`; Telegram never redelivers updates that old.
     pub async fn prune_updates(&self, before: DateTime<Utc>) -> Result<u64> {
         let sql = "DELETE FROM processed_updates WHERE received_at < $1";
-        let done = on_db!(self, pool => sqlx::query(sql).bind(ms(before)).execute(pool).await?.rows_affected());
+        let done = write_db!(self, pool => sqlx::query(sql).bind(ms(before)).execute(pool).await?.rows_affected());
         Ok(done)
     }
 }
