@@ -1,5 +1,6 @@
-//! The two ways a handler answers the person who wrote: a reply to his message, and the
-//! "not recorded, send it again" answer when the database fails (the cause goes to the log).
+//! The ways a handler answers the person who wrote: a reply to his message, a short alert
+//! on a pressed button, and the "not recorded, send it again" answer when the database
+//! fails (the cause goes to the log).
 
 use crate::texts::{K, tr};
 use crate::{Ctx, HandlerResult};
@@ -28,4 +29,13 @@ pub async fn db_down(
         tr(app.lang_of(person), K::DbUnavailable).to_string(),
     )
     .await
+}
+
+/// The answer to a pressed button: a toast, or (`show_alert`) a box he must dismiss.
+pub async fn alert(bot: &Bot, q: &CallbackQuery, text: String, show_alert: bool) -> HandlerResult {
+    bot.answer_callback_query(q.id.clone())
+        .text(text)
+        .show_alert(show_alert)
+        .await?;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! with 批准/驳回 buttons, and the reject reason. Rules and the chain come from `domain`;
 //! every state change and its notifications are one storage call.
 
+use crate::answer::alert;
 use crate::answer::{db_down, reply};
 use crate::callback::Callback;
 use crate::dialogue::{self, Dialogue};
@@ -459,14 +460,6 @@ fn refusal_alert(lang: Lang, r: &LeaveRefusal) -> String {
             tr(lang, K::AlertStaleButton).to_string()
         }
     }
-}
-
-async fn alert(bot: &Bot, q: &CallbackQuery, text: String, show_alert: bool) -> HandlerResult {
-    bot.answer_callback_query(q.id.clone())
-        .text(text)
-        .show_alert(show_alert)
-        .await?;
-    Ok(())
 }
 
 /// 批准 / 驳回 pressed on a card (or on `/pending`'s copy of it).

@@ -3,6 +3,7 @@
 //! copyMessage, ratings, and `/questions`. Routing, authority and deadlines live in
 //! `domain::tutoring` and `storage`; handlers here parse, call one operation and render.
 
+use crate::answer::alert;
 use crate::answer::{db_down, reply};
 use crate::callback::Callback;
 use crate::dialogue::{self, Dialogue};
@@ -79,14 +80,6 @@ fn status_name(lang: Lang, s: QuestionStatus) -> &'static str {
             QuestionStatus::Answered => K::QStatusAnswered,
         },
     )
-}
-
-async fn alert(bot: &Bot, q: &CallbackQuery, text: String, show_alert: bool) -> HandlerResult {
-    bot.answer_callback_query(q.id.clone())
-        .text(text)
-        .show_alert(show_alert)
-        .await?;
-    Ok(())
 }
 
 /// What a refused button press is told.

@@ -121,12 +121,6 @@ pub(crate) trait LeaveTx {
     /// Queues a fresh rendering of every card of `step` (an edit where already sent).
     async fn refresh_cards(&mut self, request_id: i64, step: i64, now: DateTime<Utc>)
     -> Result<()>;
-    async fn notify_cadre(
-        &mut self,
-        request_id: i64,
-        n: Notification,
-        now: DateTime<Utc>,
-    ) -> Result<()>;
     async fn lock_request(&mut self, request_id: i64) -> Result<Option<(i64, String, i64)>>;
 }
 
@@ -215,19 +209,6 @@ crate::impl_for_connections! {
                 let card = Notification::LeaveCard { request_id, step, approver_id };
                 let key = format!("leave-card:{request_id}:{step}:{approver_id}");
                 self.enqueue(chat_id, Some(approver_id), &card, Some(&key), now, now).await?;
-            }
-            Ok(())
-        }
-
-        async fn notify_cadre(&mut self, request_id: i64, n: Notification, now: DateTime<Utc>) -> Result<()> {
-            let who: Option<(i64, Option<i64>)> = sqlx::query_as(
-                "SELECT p.id, p.chat_id FROM leave_requests r JOIN people p ON p.id = r.person_id WHERE r.id = $1",
-            )
-            .bind(request_id)
-            .fetch_optional(&mut *self)
-            .await?;
-            if let Some((person_id, Some(chat_id))) = who {
-                self.enqueue(chat_id, Some(person_id), &n, None, now, now).await?;
             }
             Ok(())
         }
@@ -484,7 +465,11 @@ impl Store {
                 Decided::Approved => Notification::LeaveApproved { request_id },
                 Decided::Rejected => Notification::LeaveRejected { request_id },
             };
-            tx.notify_cadre(request_id, note, now).await?;
+            let (cadre,): (i64,) = sqlx::query_as("SELECT person_id FROM leave_requests WHERE id = $1")
+                .bind(request_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.notify_person(cadre, &note, None, now).await?;
             Ok(outcome)
         })?;
         Ok(decided)

@@ -51,10 +51,36 @@ pub(crate) trait OutboxTx {
         not_before: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<()>;
+    /// Queues a notification to a person at his registered chat; nothing if he has none.
+    /// The one way a transaction notifies a person (leave, tutoring, jobs alike).
+    async fn notify_person(
+        &mut self,
+        person_id: i64,
+        n: &Notification,
+        dedup_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
 }
 
 crate::impl_for_connections! {
     impl OutboxTx {
+        async fn notify_person(
+            &mut self,
+            person_id: i64,
+            n: &Notification,
+            dedup_key: Option<&str>,
+            now: DateTime<Utc>,
+        ) -> Result<()> {
+            let chat: Option<(Option<i64>,)> = sqlx::query_as("SELECT chat_id FROM people WHERE id = $1")
+                .bind(person_id)
+                .fetch_optional(&mut *self)
+                .await?;
+            if let Some((Some(chat_id),)) = chat {
+                self.enqueue(chat_id, Some(person_id), n, dedup_key, now, now).await?;
+            }
+            Ok(())
+        }
+
         /// Queues a notification. With a `dedup_key`, an existing row is updated instead
         /// (its time moved and, if it was sent already, marked to be sent again as an edit).
         async fn enqueue(

@@ -309,13 +309,6 @@ pub(crate) trait TutoringTx {
         now: DateTime<Utc>,
     ) -> Result<()>;
     async fn refresh_card(&mut self, assignment_id: i64, now: DateTime<Utc>) -> Result<()>;
-    async fn notify_person(
-        &mut self,
-        person_id: i64,
-        n: &Notification,
-        key: &str,
-        now: DateTime<Utc>,
-    ) -> Result<()>;
 }
 
 crate::impl_for_connections! {
@@ -466,23 +459,6 @@ crate::impl_for_connections! {
                 let card = Notification::QuestionCard { question_id, tutor_id, assignment_id };
                 let key = format!("question-card:{assignment_id}");
                 self.enqueue(chat_id, Some(tutor_id), &card, Some(&key), now, now).await?;
-            }
-            Ok(())
-        }
-
-        async fn notify_person(
-            &mut self,
-            person_id: i64,
-            n: &Notification,
-            key: &str,
-            now: DateTime<Utc>,
-        ) -> Result<()> {
-            let chat: Option<(Option<i64>,)> = sqlx::query_as("SELECT chat_id FROM people WHERE id = $1")
-                .bind(person_id)
-                .fetch_optional(&mut *self)
-                .await?;
-            if let Some((Some(chat_id),)) = chat {
-                self.enqueue(chat_id, Some(person_id), n, Some(key), now, now).await?;
             }
             Ok(())
         }
@@ -1068,7 +1044,7 @@ impl Store {
             }
             let new = tx.assign(question_id, tutor_id, AssignReason::Passed, via, Some(by), now).await?;
             let n = Notification::QuestionPassed { question_id, tutor_id, reassigned: false };
-            tx.notify_person(cadre, &n, &format!("question-passed:{new}"), now).await?;
+            tx.notify_person(cadre, &n, Some(&format!("question-passed:{new}")), now).await?;
             Ok((tutor_id, via, topic))
         })?;
         let tutor = self.person(tutor_id).await?;
@@ -1115,7 +1091,7 @@ impl Store {
                     .await?;
                 if let Some(tutor) = answered_by {
                     let n = Notification::QuestionRated { question_id, helpful };
-                    tx.notify_person(tutor, &n, &format!("question-rated:{question_id}"), now).await?;
+                    tx.notify_person(tutor, &n, Some(&format!("question-rated:{question_id}")), now).await?;
                 }
             }
             Ok(())
@@ -1163,7 +1139,7 @@ impl Store {
             .await?;
             if marked.rows_affected() == 1 {
                 let n = Notification::QuestionReminder { question_id, assignment_id, overdue: false };
-                tx.notify_person(tutor_id, &n, &format!("question-reminder:{assignment_id}"), now).await?;
+                tx.notify_person(tutor_id, &n, Some(&format!("question-reminder:{assignment_id}")), now).await?;
                 Ok(true)
             } else {
                 Ok(false)
@@ -1217,13 +1193,13 @@ impl Store {
                         .assign(question_id, to_tutor, AssignReason::Reassigned, via, None, now)
                         .await?;
                     let n = Notification::QuestionPassed { question_id, tutor_id: to_tutor, reassigned: true };
-                    tx.notify_person(cadre, &n, &format!("question-passed:{new}"), now).await?;
+                    tx.notify_person(cadre, &n, Some(&format!("question-passed:{new}")), now).await?;
                     Ok(Reassigned::To { from_tutor, to_tutor })
                 }
                 None => {
                     let n = Notification::QuestionReminder { question_id, assignment_id, overdue: true };
                     let key = format!("question-overdue:{assignment_id}");
-                    tx.notify_person(from_tutor, &n, &key, now).await?;
+                    tx.notify_person(from_tutor, &n, Some(&key), now).await?;
                     Ok(Reassigned::NobodyElse)
                 }
             }
