@@ -1,7 +1,6 @@
 //! Multi-step dialogues. The state lives in the database (not in memory), so a dialogue
 //! survives a restart; each feature adds its variants and its step handler.
 
-use crate::texts::{K, tr};
 use crate::{Ctx, HandlerResult};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -40,19 +39,17 @@ pub async fn clear(app: &Ctx, person: &Person) -> Result<(), storage::StorageErr
     app.store.clear_dialogue(person.id).await
 }
 
-/// Routes a message to the open dialogue (used as a `filter_map_async` in the schema). The
-/// state came with the person; a state this version cannot read is dropped.
-pub async fn open(bot: Bot, app: Ctx, msg: Message, person: Person) -> Option<Dialogue> {
+/// The person's open dialogue, if any. The state came with the person; a state this
+/// version cannot read is dropped (and the message routed as if none was open).
+pub async fn decode(app: &Ctx, person: &Person) -> Option<Dialogue> {
     let state = person.dialogue.as_deref()?;
     match serde_json::from_str(state) {
         Ok(d) => Some(d),
         Err(e) => {
-            tracing::warn!(person_id = person.id, error = %e, "dropping unreadable dialogue state");
+            tracing::warn!(error = %e, "dropping unreadable dialogue state");
             if let Err(e) = app.store.clear_dialogue(person.id).await {
-                tracing::error!(error = %e, "cannot clear dialogue state");
-                let _ = bot
-                    .send_message(msg.chat.id, tr(app.lang_of(&person), K::DbUnavailable))
-                    .await;
+                // Tried again at his next message.
+                tracing::error!(error = %e, "cannot clear unreadable dialogue state");
             }
             None
         }

@@ -10,8 +10,9 @@ use storage::{Person, Store};
 use teloxide::dispatching::{Dispatcher, ShutdownToken, UpdateHandler};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
-use teloxide::types::{BotCommand, UpdateKind, User};
+use teloxide::types::{BotCommand, Me, UpdateKind, User};
 use teloxide::update_listeners::Polling;
+use teloxide::utils::command::BotCommands;
 use tokio::sync::{Notify, watch};
 
 mod answer;
@@ -21,6 +22,7 @@ mod commands;
 mod dialogue;
 mod leave;
 mod registration;
+pub mod route;
 mod sender;
 pub mod texts;
 mod tutoring;
@@ -79,62 +81,63 @@ impl App {
     }
 }
 
-/// Who wrote: decided once per update, then routed on.
-#[derive(Debug, Clone)]
-pub enum Identity {
-    Unknown,
-    Inactive(Person),
-    Active(Person),
-}
-
-/// The whole handler tree: every route the bot knows, in one place.
+/// The whole handler tree: every route the bot knows, in one place. A message's route is
+/// decided once by [`route::classify`]; this tree only carries it out.
 pub fn schema() -> UpdateHandler<HandlerError> {
     use dptree::case;
+    use route::{Registration, Route};
 
-    let unregistered = dptree::entry()
-        .branch(Message::filter_contact().endpoint(registration::by_contact))
-        .branch(
-            teloxide::filter_command::<Command, _>()
-                .branch(case![Command::Start(code)].endpoint(registration::by_invite)),
-        )
-        .branch(dptree::endpoint(registration::ask_for_contact));
+    let commands = teloxide::dptree::entry()
+        .branch(case![Command::Start(code)].endpoint(registration::already_registered))
+        .branch(case![Command::Help].endpoint(commands::help))
+        .branch(case![Command::Lang(arg)].endpoint(commands::set_lang))
+        .branch(case![Command::Log(args)].endpoint(worklog::backdate))
+        .branch(case![Command::Me].endpoint(worklog::me))
+        .branch(case![Command::Leave(args)].endpoint(leave::start))
+        .branch(case![Command::Leaves].endpoint(leave::list))
+        .branch(case![Command::Pending].endpoint(leave::pending))
+        .branch(case![Command::Ask(args)].endpoint(tutoring::ask))
+        .branch(case![Command::Questions].endpoint(tutoring::list))
+        .branch(case![Command::Cancel].endpoint(leave::cancel_dialogue));
 
-    let registered = dptree::entry()
+    let registration = dptree::filter_map(|m: Message| m.from)
         .branch(
-            teloxide::filter_command::<Command, _>()
-                .branch(case![Command::Start(code)].endpoint(registration::already_registered))
-                .branch(case![Command::Help].endpoint(commands::help))
-                .branch(case![Command::Lang(arg)].endpoint(commands::set_lang))
-                .branch(case![Command::Log(args)].endpoint(worklog::backdate))
-                .branch(case![Command::Me].endpoint(worklog::me))
-                .branch(case![Command::Leave(args)].endpoint(leave::start))
-                .branch(case![Command::Leaves].endpoint(leave::list))
-                .branch(case![Command::Pending].endpoint(leave::pending))
-                .branch(case![Command::Ask(args)].endpoint(tutoring::ask))
-                .branch(case![Command::Questions].endpoint(tutoring::list))
-                .branch(case![Command::Cancel].endpoint(leave::cancel_dialogue)),
+            case![Registration::Contact]
+                .filter_map(|m: Message| m.contact().cloned())
+                .endpoint(registration::by_contact),
         )
-        .branch(Message::filter_contact().endpoint(registration::already_registered_contact))
-        .branch(dptree::filter(is_command_like).endpoint(commands::unknown))
-        .branch(dptree::filter_map_async(dialogue::open).endpoint(dialogue::step))
-        .branch(
-            dptree::filter(|m: Message| m.reply_to_message().is_some())
-                .endpoint(tutoring::on_reply),
-        )
-        .branch(dptree::endpoint(worklog::on_message));
+        .branch(case![Registration::Invite(code)].endpoint(registration::by_invite))
+        .branch(case![Registration::AskForContact].endpoint(registration::ask_for_contact));
 
-    let private_message = Update::filter_message()
-        .filter_map(private_sender)
-        .map_async(identify)
-        // The common case first: each `case!` tried clones the identity to look at it.
-        .branch(case![Identity::Active(person)].chain(registered))
-        .branch(case![Identity::Unknown].chain(unregistered))
-        .branch(case![Identity::Inactive(person)].endpoint(registration::refuse_inactive));
+    // Routes of a registered, active person.
+    let personal = dptree::filter_map(|s: Sender| s.0)
+        .branch(case![Route::Command(command)].chain(commands))
+        .branch(case![Route::Contact].endpoint(registration::already_registered_contact))
+        .branch(case![Route::UnknownCommand].endpoint(commands::unknown))
+        .branch(case![Route::Dialogue(d)].endpoint(dialogue::step))
+        .branch(case![Route::Reply].endpoint(tutoring::on_reply))
+        .branch(case![Route::Inactive].endpoint(registration::refuse_inactive));
+
+    let messages = Update::filter_message()
+        .filter_map_async(route_message)
+        // The common case first, unclaimed: a work log claims its update in the log's own
+        // transaction.
+        .branch(
+            case![Route::Log]
+                .filter_map(|s: Sender| s.0)
+                .endpoint(worklog::on_plain_message),
+        )
+        // Everything else claims its update first, so a redelivery is skipped.
+        .branch(
+            dptree::filter_async(claim_update)
+                .branch(case![Route::Register(r)].chain(registration))
+                .branch(personal),
+        );
 
     let private_edit = Update::filter_edited_message()
         .filter_map(private_sender)
-        .map_async(identify)
-        .branch(case![Identity::Active(person)].endpoint(worklog::on_edit));
+        .filter_map_async(active_sender)
+        .endpoint(worklog::on_edit);
 
     let callbacks = Update::filter_callback_query()
         .filter_map_async(identify_presser)
@@ -163,24 +166,83 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         )
         .branch(dptree::endpoint(stale_button));
 
-    // The common case, first: a plain message of an active person is a work log, whatever
-    // the branches of `registered` would make of it (they only take commands, contacts,
-    // open dialogues and replies). Its update is claimed in the log's own transaction.
-    let plain_log = Update::filter_message()
-        .filter_map_async(plain_log)
-        .endpoint(worklog::on_plain_message);
-
-    // Everything else claims its update first, so a redelivery is skipped.
-    let claimed = dptree::entry()
-        .filter_async(claim_update)
-        .branch(private_message)
+    let claimed = dptree::filter_async(claim_update)
         .branch(private_edit)
         .branch(callbacks);
 
-    dptree::entry()
+    traced()
         .filter_map_async(look_up_sender)
-        .branch(plain_log)
+        .branch(messages)
         .branch(claimed)
+}
+
+/// One span per update, around everything its handling does (the person is added once
+/// known), so every log line of an update can be found by its id.
+fn traced() -> UpdateHandler<HandlerError> {
+    use tracing::Instrument;
+    dptree::from_fn(
+        |deps: dptree::di::DependencyMap, cont| {
+            let update: Arc<Update> = deps.get();
+            let span = tracing::info_span!(
+                "update",
+                update_id = update.id.0,
+                kind = update_kind(&update),
+                person_id = tracing::field::Empty,
+            );
+            cont(deps).instrument(span)
+        },
+        dptree::HandlerSignature::Entry,
+    )
+}
+
+fn update_kind(update: &Update) -> &'static str {
+    match &update.kind {
+        UpdateKind::Message(_) => "message",
+        UpdateKind::EditedMessage(_) => "edited_message",
+        UpdateKind::CallbackQuery(_) => "callback_query",
+        UpdateKind::MyChatMember(_) => "my_chat_member",
+        UpdateKind::ChannelPost(_) | UpdateKind::EditedChannelPost(_) => "channel_post",
+        _ => "other",
+    }
+}
+
+/// The route of a message, from its facts and its sender; `None` for messages not for the
+/// bot (group chatter), which are left alone.
+async fn route_message(app: Ctx, m: Message, me: Me, sender: Sender) -> Option<route::Route> {
+    use route::{Facts, Who, classify};
+    let text = m.text().or(m.caption());
+    let bot_name = me.user.username.as_deref().unwrap_or_default();
+    let facts = Facts {
+        private: m.chat.is_private(),
+        from_someone: m.from.is_some(),
+        command: text.and_then(|t| Command::parse(t, bot_name).ok()),
+        slash: text.is_some_and(|t| t.starts_with('/')),
+        contact: m.contact().is_some(),
+        reply: m.reply_to_message().is_some(),
+    };
+    let who = match &sender.0 {
+        None => Who::Unknown,
+        Some(p) if !p.active => Who::Inactive,
+        Some(p) => Who::Active {
+            dialogue: dialogue::decode(&app, p).await,
+        },
+    };
+    let route = classify(&facts, who);
+    if route == route::Route::Ignore {
+        tracing::debug!("message not for the bot; ignored");
+        return None;
+    }
+    if let Some(p) = sender.0.as_ref().filter(|p| p.active) {
+        welcome_back(&app, p).await;
+    }
+    Some(route)
+}
+
+/// The active person who wrote (others' edits are not for the bot).
+async fn active_sender(app: Ctx, sender: Sender) -> Option<Person> {
+    let person = sender.0.filter(|p| p.active)?;
+    welcome_back(&app, &person).await;
+    Some(person)
 }
 
 /// The registered, active person who pressed a button; others get a short alert.
@@ -191,11 +253,9 @@ async fn identify_presser(bot: Bot, app: Ctx, q: CallbackQuery, sender: Sender) 
         Some(_) => tr(lang, K::Deactivated),
         None => tr(lang, K::AlertRegisterFirst),
     };
-    let _ = bot
-        .answer_callback_query(q.id.clone())
-        .text(refusal)
-        .show_alert(true)
-        .await;
+    if let Err(e) = answer::alert(&bot, &q, refusal.to_string(), true).await {
+        tracing::warn!(error = %e, "cannot answer the button press");
+    }
     None
 }
 
@@ -213,31 +273,6 @@ fn private_sender(m: Message) -> Option<User> {
     if m.chat.is_private() { m.from } else { None }
 }
 
-/// The active person who wrote a plain message in a private chat: one that none of the
-/// special branches would take (no command, nothing starting with `/`, no contact, no
-/// reply) while he has no dialogue open.
-async fn plain_log(app: Ctx, m: Message, sender: Sender) -> Option<Person> {
-    let person = sender.0.filter(|p| p.active)?;
-    let plain = m.chat.is_private()
-        && m.from.is_some()
-        && person.dialogue.is_none()
-        && m.reply_to_message().is_none()
-        && m.contact().is_none()
-        && !m.text().or(m.caption()).is_some_and(|t| t.starts_with('/'));
-    if !plain {
-        return None;
-    }
-    welcome_back(&app, &person).await;
-    Some(person)
-}
-
-/// `/something` that is not a known command (in text or a caption).
-fn is_command_like(m: Message) -> bool {
-    m.text()
-        .or(m.caption())
-        .is_some_and(|t| t.starts_with('/') && t.len() > 1)
-}
-
 /// The roster person who sent an update (`None`: not on the roster, or no sender).
 #[derive(Debug, Clone)]
 struct Sender(Option<Person>);
@@ -249,23 +284,30 @@ async fn look_up_sender(bot: Bot, app: Ctx, update: Update) -> Option<Sender> {
         return Some(Sender(None));
     };
     match app.store.sender(user.id.0 as i64).await {
-        Ok(person) => Some(Sender(person)),
+        Ok(person) => {
+            if let Some(p) = &person {
+                tracing::Span::current().record("person_id", p.id);
+            }
+            Some(Sender(person))
+        }
         // Nothing can be handled without the database, but the person can be told.
         Err(e) => {
-            tracing::error!(error = %e, update_id = update.id.0, "cannot look up sender");
+            tracing::error!(error = %e, "cannot look up sender");
             let text = tr(app.lang_of_user(user), K::DbUnavailable);
-            match &update.kind {
+            let told = match &update.kind {
                 UpdateKind::Message(m) if m.chat.is_private() => {
-                    let _ = bot.send_message(m.chat.id, text).await;
+                    bot.send_message(m.chat.id, text).await.map(drop)
                 }
-                UpdateKind::CallbackQuery(q) => {
-                    let _ = bot
-                        .answer_callback_query(q.id.clone())
-                        .text(text)
-                        .show_alert(true)
-                        .await;
-                }
-                _ => {}
+                UpdateKind::CallbackQuery(q) => bot
+                    .answer_callback_query(q.id.clone())
+                    .text(text)
+                    .show_alert(true)
+                    .await
+                    .map(drop),
+                _ => Ok(()),
+            };
+            if let Err(e) = told {
+                tracing::warn!(error = %e, "cannot tell the person the database is down");
             }
             None
         }
@@ -295,20 +337,11 @@ async fn claim_update(update: Update, app: Ctx) -> bool {
 
 /// Writing to us again means he has unblocked the bot.
 async fn welcome_back(app: &Ctx, person: &Person) {
-    if person.unreachable {
-        let _ = app.store.set_unreachable(person.id, false).await;
-    }
-}
-
-/// Who wrote, as found on the roster.
-async fn identify(app: Ctx, sender: Sender) -> Identity {
-    match sender.0 {
-        None => Identity::Unknown,
-        Some(p) if p.active => {
-            welcome_back(&app, &p).await;
-            Identity::Active(p)
-        }
-        Some(p) => Identity::Inactive(p),
+    if person.unreachable
+        && let Err(e) = app.store.set_unreachable(person.id, false).await
+    {
+        // He is marked reachable again at his next message.
+        tracing::warn!(error = %e, "cannot mark the person reachable again");
     }
 }
 

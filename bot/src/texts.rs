@@ -4,8 +4,18 @@
 use domain::config::Lang;
 use domain::{Role, Roles};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum K {
+/// Declares the keys and `K::ALL`, so tests can walk every key of every table.
+macro_rules! keys {
+    ($($k:ident),* $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum K { $($k),* }
+        impl K {
+            pub const ALL: &[K] = &[$(K::$k),*];
+        }
+    };
+}
+
+keys! {
     AskContact,
     ShareContactButton,
     NotOwnContact,
@@ -169,6 +179,7 @@ pub enum K {
     KindVideo,
     KindDocument,
     KindOther,
+    CancelWords,
 }
 
 pub fn tr(lang: Lang, k: K) -> &'static str {
@@ -178,13 +189,67 @@ pub fn tr(lang: Lang, k: K) -> &'static str {
     }
 }
 
-/// Fills `{name}` placeholders of a template.
+/// Fills `{name}` placeholders of a template in one pass: what is inserted is never
+/// scanned again (a reason that contains `{chain}` stays as the person wrote it). A
+/// placeholder without a value stays as written, and is a bug of the caller.
 pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (name, value) in values {
-        out = out.replace(&format!("{{{name}}}"), value);
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            values
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v, close))
+        });
+        match value {
+            Some((v, close)) => {
+                out.push_str(v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                debug_assert!(
+                    !after.split('}').next().is_some_and(is_placeholder_name),
+                    "no value for a placeholder of {template:?}"
+                );
+                out.push('{');
+                rest = after;
+            }
+        }
     }
+    out.push_str(rest);
     out
+}
+
+fn is_placeholder_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
+/// The placeholder names of a template, sorted (for the zh/en consistency check).
+#[cfg(test)]
+fn placeholders(template: &str) -> Vec<&str> {
+    let mut names: Vec<&str> = template
+        .split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}').map(|(name, _)| name))
+        .filter(|name| is_placeholder_name(name))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Whether a dialogue answer means "stop": the words of both languages, so a person who
+/// switched language is still understood. `/cancel` is a command and handled as one.
+pub fn is_cancel_word(text: &str) -> bool {
+    let text = text.trim();
+    [Lang::Zh, Lang::En]
+        .iter()
+        .flat_map(|&lang| tr(lang, K::CancelWords).split('|'))
+        .any(|w| w.eq_ignore_ascii_case(text))
 }
 
 pub fn role_name(lang: Lang, role: Role) -> &'static str {
@@ -447,6 +512,7 @@ fn zh(k: K) -> &'static str {
         K::KindVideo => "[视频]",
         K::KindDocument => "[文件]",
         K::KindOther => "[附件]",
+        K::CancelWords => "取消",
     }
 }
 
@@ -721,6 +787,7 @@ fn en(k: K) -> &'static str {
         K::KindVideo => "[video]",
         K::KindDocument => "[file]",
         K::KindOther => "[attachment]",
+        K::CancelWords => "cancel",
     }
 }
 
@@ -734,6 +801,52 @@ mod tests {
             fill("{a} and {b}, {a}", &[("a", "x"), ("b", "y")]),
             "x and y, x"
         );
+    }
+
+    #[test]
+    fn fill_never_rescans_what_it_inserted() {
+        let cases = [
+            (
+                "原因：{reason}，审批：{chain}",
+                &[("reason", "{chain}"), ("chain", "乡镇")][..],
+                "原因：{chain}，审批：乡镇",
+            ),
+            ("{a}{b}", &[("a", "{b}"), ("b", "x")][..], "{b}x"),
+            ("{ {a} }", &[("a", "1")][..], "{ 1 }"),
+            ("no placeholders {", &[][..], "no placeholders {"),
+            (
+                "{start} 已经过去",
+                &[("start", "2000-01-01")][..],
+                "2000-01-01 已经过去",
+            ),
+            ("多字节 {x}，完", &[("x", "值")][..], "多字节 值，完"),
+        ];
+        for (template, values, want) in cases {
+            assert_eq!(fill(template, values), want, "{template}");
+        }
+    }
+
+    #[test]
+    fn every_key_has_the_same_placeholders_in_both_languages() {
+        for &k in K::ALL {
+            let (zh, en) = (tr(Lang::Zh, k), tr(Lang::En, k));
+            assert!(!zh.is_empty() && !en.is_empty(), "{k:?} is empty");
+            assert_eq!(
+                placeholders(zh),
+                placeholders(en),
+                "{k:?}: {zh:?} vs {en:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cancel_words_of_either_language_stop_a_dialogue() {
+        for w in ["取消", "cancel", "Cancel", " 取消 ", "CANCEL"] {
+            assert!(is_cancel_word(w), "{w}");
+        }
+        for w in ["取消请假的原因是家里有事", "cancelled", "", "明天", "stop"] {
+            assert!(!is_cancel_word(w), "{w}");
+        }
     }
 
     #[test]

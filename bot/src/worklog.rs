@@ -172,11 +172,6 @@ pub async fn on_plain_message(
     log_message(&bot, &app, &msg, &person, Some(i64::from(update.id.0))).await
 }
 
-/// Any ordinary message of a registered person (its update claimed already).
-pub async fn on_message(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
-    log_message(&bot, &app, &msg, &person, None).await
-}
-
 async fn log_message(
     bot: &Bot,
     app: &Ctx,

@@ -23,6 +23,8 @@ on_both_engines!(
     archive_downloads_files_and_retries_failures,
     receipts_follow_the_persons_language,
     redelivered_logs_and_refusals_are_handled_once,
+    a_registered_cadre_in_a_group_logs_nothing,
+    a_lone_slash_gets_help_not_a_log,
 );
 
 const SILENCE: StdDuration = StdDuration::from_millis(400);
@@ -438,5 +440,47 @@ async fn redelivered_logs_and_refusals_are_handled_once(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(logs.len(), 1);
+    t.stop().await;
+}
+
+async fn a_registered_cadre_in_a_group_logs_nothing(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let user = t.cadre().await;
+    t.send(updates::text_in_group(
+        &user,
+        -100_777,
+        "今天入户走访了三户",
+    ));
+    t.tg.assert_silent(-100_777, SILENCE).await;
+    t.tg.assert_silent(user.id, SILENCE).await;
+    let logs = t
+        .store()
+        .person_logs(t.person_id(&user).await)
+        .await
+        .unwrap();
+    assert!(logs.is_empty(), "a group message became a log: {logs:?}");
+    // The same words in the private chat are a log.
+    let receipt = t.ask(&user, "今天入户走访了三户").await;
+    assert!(
+        receipt
+            .text()
+            .unwrap()
+            .starts_with("✅ 已记录第 1 条工作记实"),
+        "{receipt}"
+    );
+    t.stop().await;
+}
+
+async fn a_lone_slash_gets_help_not_a_log(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let user = t.cadre().await;
+    let answer = t.ask(&user, "/").await;
+    assert!(answer.text().unwrap().contains("/log"), "{answer}");
+    let logs = t
+        .store()
+        .person_logs(t.person_id(&user).await)
+        .await
+        .unwrap();
+    assert!(logs.is_empty(), "a lone slash became a log: {logs:?}");
     t.stop().await;
 }
