@@ -11,11 +11,23 @@ use std::time::Duration;
 use storage::Store;
 use teloxide::prelude::*;
 
+const ENVIRONMENT: &str = "\
+Environment:
+  DATABASE_URL       sqlite://PATH (default sqlite://zhucun.db, created if missing)
+                     or postgres://USER@HOST/DB
+  TELOXIDE_TOKEN     the bot's token from @BotFather (serve, invite)
+  TELOXIDE_API_URL   optional: a self-hosted Bot API server instead of api.telegram.org
+  ZHUCUN_CONFIG      optional TOML settings file (same as --config)
+  RUST_LOG           log filter, e.g. info or zhucun=debug (logs go to stderr)
+
+Settings and the roster format: docs/OPERATING.md in the repository.";
+
 #[derive(Parser)]
 #[command(
     name = "zhucun",
     version,
-    about = "驻村 — a chat bot for village-stationed cadres"
+    about = "驻村 — a chat bot for village-stationed cadres",
+    after_help = ENVIRONMENT
 )]
 struct Cli {
     /// TOML configuration file; every setting has a default.
@@ -27,21 +39,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run the bot (long polling, or --webhook) and the scheduler. Applies migrations first.
+    /// Run the bot: long polling (or --webhook), the outbox sender and the file archiver.
+    /// Applies migrations first. Scheduled jobs (reminders, reports) are not part of this
+    /// version yet.
+    #[command(after_help = ENVIRONMENT)]
     Serve {
         /// Receive updates through a webhook (telegram.webhook_url / webhook_listen).
         #[arg(long)]
         webhook: bool,
     },
     /// Apply database migrations and exit.
+    #[command(after_help = ENVIRONMENT)]
     Migrate,
     /// Import or update the roster from a CSV file (name,phone,roles,unit,topics).
+    /// Checks the whole file first: any bad row is reported with its line and nothing is
+    /// imported. People missing from the file are deactivated, never deleted.
+    #[command(after_help = ENVIRONMENT)]
     Import {
+        /// UTF-8 CSV with the header row name,phone,roles,unit,topics.
         #[arg(value_name = "FILE.csv")]
         file: PathBuf,
     },
     /// Print a one-time registration deep link for the roster entry with this phone.
+    #[command(after_help = ENVIRONMENT)]
     Invite {
+        /// A mainland mobile number on the roster (+86, spaces and dashes are ignored).
         #[arg(value_name = "PHONE")]
         phone: String,
     },
@@ -300,7 +322,10 @@ async fn shutdown_signal() {
             return;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::error!(error = %e, "cannot listen for Ctrl-C; stop the process with a signal");
+        std::future::pending::<()>().await;
+    }
 }
 
 #[cfg(test)]

@@ -63,7 +63,10 @@ async fn fetch(bot: &Bot, dir: &Path, a: &PendingArchive) -> Result<PathBuf, Str
     let flushed = out.flush().await;
     drop(out);
     if let Err(e) = downloaded {
-        let _ = tokio::fs::remove_file(&partial).await;
+        if let Err(e) = tokio::fs::remove_file(&partial).await {
+            // The next attempt overwrites it.
+            tracing::warn!(error = %e, path = %partial.display(), "cannot remove a partial download");
+        }
         return Err(format!("download: {e}"));
     }
     flushed.map_err(|e| format!("write: {e}"))?;

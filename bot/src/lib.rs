@@ -361,6 +361,13 @@ pub async fn set_commands(bot: &Bot) -> Result<(), teloxide::RequestError> {
     Ok(())
 }
 
+/// A task that panicked is a bug: say so, once, with the cause.
+fn joined(task: &str, result: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = result {
+        tracing::error!(error = %e, task, "task failed");
+    }
+}
+
 /// How updates reach the bot.
 pub enum Listener {
     /// Long polling; `timeout` is how long one getUpdates call waits.
@@ -469,20 +476,19 @@ impl Service {
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            let _ = (&mut task).await;
+            joined("dispatcher", (&mut task).await);
         }
-        let _ = self.stop.send(true);
+        // Fails only when every worker has ended already, which is what we want.
+        self.stop.send_replace(true);
         for w in self.workers {
-            let _ = w.await;
+            joined("worker", w.await);
         }
     }
 
     /// Resolves if the dispatcher ends by itself (e.g. the webhook server failed).
     pub async fn wait(&mut self) {
         match &mut self.dispatcher {
-            Some((_, task)) => {
-                let _ = task.await;
-            }
+            Some((_, task)) => joined("dispatcher", task.await),
             None => std::future::pending::<()>().await,
         }
     }
