@@ -259,6 +259,7 @@ impl Config {
                 "must start with sqlite:// or postgres://",
             ));
         }
+        self.check_ranges()?;
         self.leave
             .validate()
             .map_err(|e| bad("leave", e.to_string()))?;
@@ -286,20 +287,6 @@ impl Config {
             crate::phone::normalize(phone)
                 .map_err(|e| bad("tutoring.default_tutor_phone", e.to_string()))?;
         }
-        if self.logs.max_text_chars == 0 {
-            return Err(bad("logs.max_text_chars", "must be at least 1"));
-        }
-        let d = &self.delivery;
-        for (name, v) in [
-            ("delivery.global_per_second", d.global_per_second),
-            ("delivery.per_chat_per_second", d.per_chat_per_second),
-            ("delivery.per_group_per_minute", d.per_group_per_minute),
-            ("delivery.max_attempts", d.max_attempts),
-        ] {
-            if v == 0 {
-                return Err(bad(name, "must be at least 1"));
-            }
-        }
         for (name, expr) in &self.jobs {
             if !JOBS.iter().any(|(job, _)| job == name) {
                 let known: Vec<&str> = JOBS.iter().map(|(j, _)| *j).collect();
@@ -316,6 +303,75 @@ impl Config {
             return Err(bad("telegram.bot_username", "is empty"));
         }
         Ok(self)
+    }
+
+    /// Every number within a range that makes sense, so that a typo (an extra digit, a
+    /// negative turned huge) is refused at start rather than obeyed.
+    fn check_ranges(&self) -> Result<(), ConfigError> {
+        let (l, d, t) = (&self.logs, &self.delivery, &self.tutoring);
+        let ranges: [(&str, u64, u64, u64); 15] = [
+            (
+                "registration.invite_valid_days",
+                self.registration.invite_valid_days.into(),
+                1,
+                365,
+            ),
+            ("logs.backdate_days", l.backdate_days.into(), 0, 366),
+            // Telegram's own limit for a message's text.
+            ("logs.max_text_chars", l.max_text_chars as u64, 1, 4096),
+            // A self-hosted Bot API server downloads up to 2000 MB.
+            ("logs.max_file_mb", l.max_file_mb, 1, 2000),
+            ("logs.album_wait_ms", l.album_wait_ms, 0, 60_000),
+            ("leave.max_days", self.leave.max_days.into(), 1, 366),
+            (
+                "approval.remind_after_hours",
+                self.approval.remind_after_hours.into(),
+                1,
+                720,
+            ),
+            (
+                "tutoring.remind_after_hours",
+                t.remind_after_hours.into(),
+                1,
+                720,
+            ),
+            (
+                "tutoring.reassign_after_hours",
+                t.reassign_after_hours.into(),
+                1,
+                1440,
+            ),
+            (
+                "delivery.global_per_second",
+                d.global_per_second.into(),
+                1,
+                1000,
+            ),
+            (
+                "delivery.per_chat_per_second",
+                d.per_chat_per_second.into(),
+                1,
+                30,
+            ),
+            (
+                "delivery.per_group_per_minute",
+                d.per_group_per_minute.into(),
+                1,
+                600,
+            ),
+            ("delivery.max_attempts", d.max_attempts.into(), 1, 100),
+            ("jobs_grace_hours", self.jobs_grace_hours.into(), 0, 168),
+            ("tutoring.topics (count)", t.topics.len() as u64, 1, 50),
+        ];
+        for (name, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(bad(
+                    name.trim_end_matches(" (count)"),
+                    format!("{value} is out of range: must be {min} to {max}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn tz(&self) -> Tz {
@@ -383,6 +439,19 @@ mod tests {
                 "delivery.global_per_second",
             ),
             ("database_url = \"mysql://x\"", "database_url"),
+            ("[logs]\nbackdate_days = 4000000000", "logs.backdate_days"),
+            ("[logs]\nmax_text_chars = 0", "logs.max_text_chars"),
+            ("[logs]\nmax_file_mb = 99999", "logs.max_file_mb"),
+            ("[leave]\nmax_days = 100000", "leave.max_days"),
+            ("jobs_grace_hours = 1000", "jobs_grace_hours"),
+            (
+                "[approval]\nremind_after_hours = 0",
+                "approval.remind_after_hours",
+            ),
+            (
+                "[registration]\ninvite_valid_days = 0",
+                "registration.invite_valid_days",
+            ),
         ];
         for (text, setting) in cases {
             let err = Config::from_toml(text)

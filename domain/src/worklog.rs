@@ -78,13 +78,24 @@ pub enum LogRejection {
     Empty,
 }
 
+/// Characters that show nothing: zero-width spaces and joiners, direction marks, word
+/// joiners, the byte-order mark, the soft hyphen, variation selectors, Hangul fillers.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{E0000}'..='\u{E007F}')
+}
+
 impl LogInput {
-    /// The text with surrounding whitespace removed; `None` when blank.
+    /// The text with surrounding whitespace removed; `None` when nothing visible is left
+    /// (blanks, or only zero-width and other invisible format characters).
     pub fn clean_text(&self) -> Option<&str> {
         self.text
             .as_deref()
             .map(str::trim)
-            .filter(|t| !t.is_empty())
+            .filter(|t| t.chars().any(|c| !c.is_whitespace() && !is_invisible(c)))
     }
 
     /// The stored kind of the log: its first attachment's kind, else location or text.
@@ -204,6 +215,26 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(check(&blank, LIMITS), Err(LogRejection::Empty));
+        for invisible in [
+            "\u{200B}",
+            "\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}",
+            " \u{200B} \u{3164}\n",
+        ] {
+            let text = LogInput {
+                text: Some(invisible.into()),
+                ..Default::default()
+            };
+            assert_eq!(
+                check(&text, LIMITS),
+                Err(LogRejection::Empty),
+                "{invisible:?}"
+            );
+        }
+        let visible = LogInput {
+            text: Some("\u{200B}走访\u{200B}".into()),
+            ..Default::default()
+        };
+        assert_eq!(check(&visible, LIMITS), Ok(()));
     }
 
     #[test]

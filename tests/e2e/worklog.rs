@@ -25,6 +25,7 @@ on_both_engines!(
     redelivered_logs_and_refusals_are_handled_once,
     a_registered_cadre_in_a_group_logs_nothing,
     a_lone_slash_gets_help_not_a_log,
+    invisible_text_is_refused_as_empty,
 );
 
 const SILENCE: StdDuration = StdDuration::from_millis(400);
@@ -482,5 +483,21 @@ async fn a_lone_slash_gets_help_not_a_log(engine: Engine) {
         .await
         .unwrap();
     assert!(logs.is_empty(), "a lone slash became a log: {logs:?}");
+    t.stop().await;
+}
+
+async fn invisible_text_is_refused_as_empty(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let user = t.cadre().await;
+    let answer = t.ask(&user, "\u{200B}\u{200C}\u{FEFF}").await;
+    assert_eq!(answer.text().unwrap(), "这条消息没有内容，没有记录。");
+    let logs = t
+        .store()
+        .person_logs(t.person_id(&user).await)
+        .await
+        .unwrap();
+    assert!(logs.is_empty(), "zero-width text became a log: {logs:?}");
+    let me = t.ask(&user, "/me").await;
+    assert!(me.text().unwrap().contains("0 天"), "{me}");
     t.stop().await;
 }
