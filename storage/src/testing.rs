@@ -77,9 +77,12 @@ impl TestDb {
             .execute(&mut conn)
             .await
             .expect("create schema");
+        sweep_dead_schemas(&mut conn).await;
         let _ = conn.close().await;
+        // The application name tags this test's connections, so the teardown can end them.
         let options = PgConnectOptions::from_str(&base)
             .expect("test URL")
+            .application_name(&schema)
             .options([("search_path", schema.as_str())]);
         let store = Store::connect_postgres(options)
             .await
@@ -90,6 +93,29 @@ impl TestDb {
             store,
             url,
             cleanup: Cleanup::Postgres { schema },
+        }
+    }
+}
+
+/// Drops the schemas of test processes that are gone (killed before their teardown ran):
+/// schema names carry the process id.
+async fn sweep_dead_schemas(conn: &mut PgConnection) {
+    let Ok(rows) = sqlx::query_as::<_, (String,)>(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'zt\\_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    else {
+        return;
+    };
+    for (schema,) in rows {
+        let pid = schema.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *conn)
+                .await;
         }
     }
 }
@@ -127,6 +153,16 @@ impl Drop for TestDb {
                         if let Ok(mut conn) = PgConnection::connect(&postgres_url()).await {
                             // A test that died inside a transaction may still hold locks:
                             // give up after a while rather than hang the whole run.
+                            // The test's runtime is blocked in this drop, so its pooled
+                            // connections cannot roll back what they hold: end them here,
+                            // which releases their locks at once.
+                            let _ = sqlx::query(
+                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                            )
+                            .bind(&schema)
+                            .execute(&mut conn)
+                            .await;
                             let _ = sqlx::query("SET lock_timeout = '5s'")
                                 .execute(&mut conn)
                                 .await;
@@ -146,3 +182,38 @@ impl Drop for TestDb {
 
 /// Both engines, for tests that must hold on each.
 pub const ENGINES: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_schema_is_dropped_even_while_the_test_holds_a_lock_in_it() {
+        let db = TestDb::new(Engine::Postgres).await;
+        let Cleanup::Postgres { schema } = &db.cleanup else {
+            unreachable!()
+        };
+        let schema = schema.clone();
+        let crate::Db::Postgres(pool) = &db.store.db else {
+            unreachable!()
+        };
+        // A test that stops inside a transaction: its lock is held while the TestDb drops.
+        let mut tx = pool.begin().await.expect("begin");
+        sqlx::query("LOCK TABLE units IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .expect("lock");
+        drop(db);
+        let mut conn = PgConnection::connect(&postgres_url())
+            .await
+            .expect("connect");
+        let (left,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM pg_namespace WHERE nspname = $1")
+                .bind(&schema)
+                .fetch_one(&mut conn)
+                .await
+                .expect("count");
+        assert_eq!(left, 0, "schema {schema} leaked");
+        drop(tx);
+    }
+}
