@@ -227,38 +227,29 @@ macro_rules! in_tx {
         match &$store.db {
             $crate::Db::Sqlite(pool) => {
                 let _gate = $store.write_gate.lock().await;
-                async {
-                    let mut $tx = pool
-                        .begin_with("BEGIN IMMEDIATE")
-                        .await
-                        .map_err($crate::StorageError::from)?;
-                    let out: ::std::result::Result<_, $err> = async { $body }.await;
-                    match out {
-                        Ok(v) => {
-                            $tx.commit().await.map_err($crate::StorageError::from)?;
-                            Ok(v)
-                        }
-                        // Dropping the transaction rolls it back.
-                        Err(e) => Err(e),
-                    }
-                }
-                .await
+                $crate::tx_body!(pool.begin_with("BEGIN IMMEDIATE"), $tx, $err => $body)
             }
-            $crate::Db::Postgres(pool) => {
-                async {
-                    let mut $tx = pool.begin().await.map_err($crate::StorageError::from)?;
-                    let out: ::std::result::Result<_, $err> = async { $body }.await;
-                    match out {
-                        Ok(v) => {
-                            $tx.commit().await.map_err($crate::StorageError::from)?;
-                            Ok(v)
-                        }
-                        Err(e) => Err(e),
-                    }
+            $crate::Db::Postgres(pool) => $crate::tx_body!(pool.begin(), $tx, $err => $body),
+        }
+    };
+}
+
+/// The part of `in_tx!` that is the same on both engines: begin, run the body, commit on
+/// `Ok` (dropping the transaction on `Err` rolls it back).
+macro_rules! tx_body {
+    ($begin:expr, $tx:ident, $err:ty => $body:expr) => {
+        async {
+            let mut $tx = $begin.await.map_err($crate::StorageError::from)?;
+            let out: ::std::result::Result<_, $err> = async { $body }.await;
+            match out {
+                Ok(v) => {
+                    $tx.commit().await.map_err($crate::StorageError::from)?;
+                    Ok(v)
                 }
-                .await
+                Err(e) => Err(e),
             }
         }
+        .await
     };
 }
 /// Implements a crate-internal trait of transaction queries for both engines' connections,
@@ -281,7 +272,7 @@ macro_rules! write_db {
         }
     };
 }
-pub(crate) use {impl_for_connections, in_tx, read_db, write_db};
+pub(crate) use {impl_for_connections, in_tx, read_db, tx_body, write_db};
 
 /// A row passed to SQL in a JSON array, with the columns (name, PostgreSQL type) that
 /// [`json_table`] reads it as: one statement and one bound value for a whole batch.
