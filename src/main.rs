@@ -134,6 +134,11 @@ fn load_config(path: Option<&Path>) -> Result<Config> {
         }
         None => Config::default(),
     };
+    if let Some(path) = config.calendar.file.clone() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read calendar.file {}", path.display()))?;
+        config.calendar.file_text = Some(text);
+    }
     if let Ok(url) = std::env::var("DATABASE_URL")
         && !url.trim().is_empty()
     {

@@ -1,6 +1,7 @@
 //! Typed configuration, loaded once. Every setting has a default, so an empty file (or no
 //! file) is a valid configuration; unknown or bad settings are errors that name the setting.
 
+use crate::calendar::{CN_HOLIDAYS, Calendar};
 use crate::leave::LeavePolicy;
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -64,8 +65,25 @@ pub struct Config {
     /// A job whose time passed while the service was down runs once on start if it was
     /// missed by less than this.
     pub jobs_grace_hours: u32,
+    pub calendar: CalendarConfig,
     #[serde(skip)]
     tz: Option<Tz>,
+    #[serde(skip)]
+    workdays: Option<Calendar>,
+}
+
+/// Rest days: a calendar file (default: China's statutory holidays, shipped), plus days.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalendarConfig {
+    /// Replaces the shipped calendar (same format as `domain/data/cn-holidays.toml`).
+    pub file: Option<PathBuf>,
+    pub rest_days: Vec<String>,
+    /// Make-up working days (调休上班).
+    pub workdays: Vec<String>,
+    /// The text of `file`, read by the binary (domain does no I/O).
+    #[serde(skip)]
+    pub file_text: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,7 +157,9 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             jobs: BTreeMap::new(),
             jobs_grace_hours: 6,
+            calendar: CalendarConfig::default(),
             tz: Some(chrono_tz::Asia::Shanghai),
+            workdays: None,
         }
     }
 }
@@ -260,6 +280,7 @@ impl Config {
             ));
         }
         self.check_ranges()?;
+        self.workdays = Some(self.build_calendar()?);
         self.leave
             .validate()
             .map_err(|e| bad("leave", e.to_string()))?;
@@ -374,6 +395,32 @@ impl Config {
         Ok(())
     }
 
+    fn build_calendar(&self) -> Result<Calendar, ConfigError> {
+        let c = &self.calendar;
+        let (setting, text) = match (&c.file, &c.file_text) {
+            (None, _) => ("calendar", CN_HOLIDAYS),
+            (Some(_), Some(text)) => ("calendar.file", text.as_str()),
+            (Some(path), None) => {
+                return Err(bad(
+                    "calendar.file",
+                    format!("{} was not read", path.display()),
+                ));
+            }
+        };
+        let mut calendar = Calendar::parse(text).map_err(|e| bad(setting, e))?;
+        calendar
+            .add(&c.rest_days, &c.workdays)
+            .map_err(|e| bad("calendar", e))?;
+        Ok(calendar)
+    }
+
+    /// Which days are rest days (the shipped holidays unless configured otherwise).
+    pub fn calendar(&self) -> Calendar {
+        self.workdays
+            .clone()
+            .unwrap_or_else(|| Calendar::parse(CN_HOLIDAYS).unwrap_or_default())
+    }
+
     pub fn tz(&self) -> Tz {
         self.tz.unwrap_or(chrono_tz::Asia::Shanghai)
     }
@@ -425,6 +472,31 @@ mod tests {
         assert_eq!(c.logs.backdate_days, 5);
         assert_eq!(c.logs.max_text_chars, 4000);
         assert!(c.job_schedule("log-reminder").is_some());
+    }
+
+    #[test]
+    fn calendar_days_are_added_to_the_shipped_holidays() {
+        let text = "[calendar]\nrest_days = [\"2026-12-01\"]\nworkdays = [\"2026-10-03\"]";
+        let c = Config::from_toml(text)
+            .unwrap()
+            .validate()
+            .unwrap()
+            .calendar();
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert!(c.is_rest_day(day("2026-12-01")));
+        assert!(c.is_workday(day("2026-10-03")));
+        assert!(
+            c.is_rest_day(day("2026-10-02")),
+            "the shipped holidays stay"
+        );
+        let mut replaced = Config::from_toml("[calendar]\nfile = \"my.toml\"").unwrap();
+        replaced.calendar.file_text = Some("rest_days = [\"2026-12-02\"]".into());
+        let c = replaced.validate().unwrap().calendar();
+        assert!(c.is_rest_day(day("2026-12-02")));
+        assert!(
+            c.is_workday(day("2026-10-02")),
+            "a replaced file drops the shipped days"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! callers pass "now" and "today" in, so every rule is unit-testable.
 
 pub mod attendance;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod dates;
