@@ -316,7 +316,9 @@ impl Config {
                     format!("unknown job (known: {})", known.join(", ")),
                 ));
             }
-            parse_cron(expr).map_err(|e| bad(format!("jobs.{name}"), e))?;
+            if !is_off(expr) {
+                parse_cron(expr).map_err(|e| bad(format!("jobs.{name}"), e))?;
+            }
         }
         if let Some(name) = &self.telegram.bot_username
             && name.trim_start_matches('@').is_empty()
@@ -425,15 +427,32 @@ impl Config {
         self.tz.unwrap_or(chrono_tz::Asia::Shanghai)
     }
 
-    /// The cron schedule of a job: the configured one or its default.
-    pub fn job_schedule(&self, job: &str) -> Option<cron::Schedule> {
+    /// The cron expression of a job as configured (or its default); `off` disables it.
+    pub fn job_expr(&self, job: &str) -> Option<&str> {
         let default = JOBS.iter().find(|(j, _)| *j == job)?.1;
-        let expr = self.jobs.get(job).map(String::as_str).unwrap_or(default);
-        parse_cron(expr).ok()
+        Some(
+            self.jobs
+                .get(job)
+                .map(String::as_str)
+                .unwrap_or(default)
+                .trim(),
+        )
+    }
+
+    /// The cron schedule of a job: the configured one or its default; `None` when off.
+    pub fn job_schedule(&self, job: &str) -> Option<cron::Schedule> {
+        self.job_expr(job)
+            .filter(|e| !is_off(e))
+            .and_then(|e| parse_cron(e).ok())
     }
 }
 
 /// Accepts classic 5-field cron (`0 20 * * *`) as well as the 6/7-field form with seconds.
+/// `off` (any case) disables a job.
+pub fn is_off(expr: &str) -> bool {
+    expr.trim().eq_ignore_ascii_case("off")
+}
+
 pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
     let expr = expr.trim();
     let full = if expr.split_whitespace().count() == 5 {
@@ -458,6 +477,18 @@ mod tests {
         for (job, _) in JOBS {
             assert!(c.job_schedule(job).is_some(), "{job}");
         }
+    }
+
+    #[test]
+    fn off_disables_a_job() {
+        let c = Config::from_toml("[jobs]\nlog-reminder = \"off\"\nquestion-sla = \"30 * * * *\"")
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert!(c.job_schedule("log-reminder").is_none());
+        assert_eq!(c.job_expr("log-reminder"), Some("off"));
+        assert!(c.job_schedule("question-sla").is_some());
+        assert_eq!(c.job_expr("approval-reminder"), Some("0 0 * * * *"));
     }
 
     #[test]

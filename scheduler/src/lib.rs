@@ -3,3 +3,4 @@
 //! code; the storage calls it makes do the SQL and queue notifications in one transaction.
 
 pub mod jobs;
+pub mod ticks;
