@@ -20,6 +20,7 @@ pub enum Command {
     Pending,
     Ask(String),
     Questions,
+    Remind(String),
     Cancel,
 }
 
@@ -33,6 +34,7 @@ pub fn menu(lang: Lang) -> Vec<(&'static str, &'static str)> {
         ("pending", tr(lang, K::CmdPending)),
         ("ask", tr(lang, K::CmdAsk)),
         ("questions", tr(lang, K::CmdQuestions)),
+        ("remind", tr(lang, K::CmdRemind)),
         ("cancel", tr(lang, K::CmdCancel)),
         ("help", tr(lang, K::CmdHelp)),
         ("lang", tr(lang, K::CmdLang)),

@@ -98,6 +98,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Command::Pending].endpoint(leave::pending))
         .branch(case![Command::Ask(args)].endpoint(tutoring::ask))
         .branch(case![Command::Questions].endpoint(tutoring::list))
+        .branch(case![Command::Remind(arg)].endpoint(worklog::remind))
         .branch(case![Command::Cancel].endpoint(leave::cancel_dialogue));
 
     let registration = dptree::filter_map(|m: Message| m.from)

@@ -46,6 +46,10 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
             Some(r) => plain(crate::worklog::receipt_text(lang, &r)),
             None => None,
         },
+        Some(Notification::LogReminder { day }) => match item.person_id {
+            Some(person) => plain(crate::worklog::reminder_text(app, lang, person, *day).await?),
+            None => None,
+        },
         Some(Notification::LeaveCard {
             request_id, step, ..
         }) => match app.store.leave_request(*request_id).await? {

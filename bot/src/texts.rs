@@ -180,6 +180,12 @@ keys! {
     KindDocument,
     KindOther,
     CancelWords,
+    // scheduler
+    CmdRemind,
+    RemindUsage,
+    RemindOn,
+    RemindOff,
+    LogReminder,
 }
 
 pub fn tr(lang: Lang, k: K) -> &'static str {
@@ -513,6 +519,13 @@ fn zh(k: K) -> &'static str {
         K::KindDocument => "[文件]",
         K::KindOther => "[附件]",
         K::CancelWords => "取消",
+        K::CmdRemind => "每日记实提醒：/remind off 关闭，/remind on 开启",
+        K::RemindUsage => "发送 /remind off 关闭每晚的记实提醒，/remind on 重新开启。",
+        K::RemindOn => "已开启：当天还没有记实时，每晚会提醒您一次。",
+        K::RemindOff => "已关闭每晚的记实提醒。需要时发送 /remind on 重新开启。",
+        K::LogReminder => {
+            "您好，今天（{date}）还没有收到您的工作记实。有空时发一条文字或照片即可。\n{month}已有 {days} 天有记实。\n（不需要提醒请发送 /remind off）"
+        }
     }
 }
 
@@ -788,6 +801,17 @@ fn en(k: K) -> &'static str {
         K::KindDocument => "[file]",
         K::KindOther => "[attachment]",
         K::CancelWords => "cancel",
+        K::CmdRemind => "daily log reminder: /remind off to stop, /remind on to restart",
+        K::RemindUsage => {
+            "Send /remind off to stop the evening log reminder, /remind on to restart it."
+        }
+        K::RemindOn => {
+            "Reminders are on: on a day without a log you get one reminder in the evening."
+        }
+        K::RemindOff => "The evening log reminder is off. Send /remind on to restart it.",
+        K::LogReminder => {
+            "Hello, there is no work log from you for today ({date}) yet; a short text or a photo is enough.\nDays with a log in {month}: {days}\n(To stop these reminders, send /remind off.)"
+        }
     }
 }
 

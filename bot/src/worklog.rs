@@ -5,6 +5,7 @@ use crate::answer::{db_down, reply};
 use crate::commands::{help_text, say};
 use crate::texts::{K, fill, tr};
 use crate::{Ctx, HandlerResult};
+use chrono::NaiveDate;
 use domain::Role;
 use domain::attendance::{Month, local_date, month_summary};
 use domain::config::Lang;
@@ -318,6 +319,45 @@ pub async fn backdate(
 }
 
 /// `/me`: this month's days with a log, approved leave days and subsidy days.
+/// The `log-reminder` message: no log on `day` yet, and this month's days with a log.
+pub async fn reminder_text(
+    app: &Ctx,
+    lang: Lang,
+    person_id: i64,
+    day: NaiveDate,
+) -> Result<String, storage::StorageError> {
+    let month = Month::of(day);
+    let days = app.store.log_dates(person_id, month).await?.len();
+    Ok(fill(
+        tr(lang, K::LogReminder),
+        &[
+            ("date", &day.to_string()),
+            ("month", &month_label(lang, month)),
+            ("days", &days.to_string()),
+        ],
+    ))
+}
+
+/// `/remind off` / `/remind on`: the daily reminder to log, per person.
+pub async fn remind(
+    bot: Bot,
+    app: Ctx,
+    msg: Message,
+    person: Person,
+    arg: String,
+) -> HandlerResult {
+    let on = match arg.trim().to_ascii_lowercase().as_str() {
+        "on" | "开" | "开启" => true,
+        "off" | "关" | "关闭" => false,
+        _ => return reply(&bot, &msg, say(&app, &person, K::RemindUsage, &[])).await,
+    };
+    if let Err(e) = app.store.set_reminders(person.id, on).await {
+        return db_down(&bot, &app, &msg, &person, e).await;
+    }
+    let key = if on { K::RemindOn } else { K::RemindOff };
+    reply(&bot, &msg, say(&app, &person, key, &[])).await
+}
+
 pub async fn me(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
     let lang = app.lang_of(&person);
     let month = Month::of(local_date(app.clock.now(), app.config.tz()));

@@ -53,4 +53,9 @@ pub enum Notification {
         question_id: i64,
         helpful: bool,
     },
+    /// To a cadre with no log on `day` (the `log-reminder` job): a gentle reminder with the
+    /// month's days with a log so far, counted when sent.
+    LogReminder {
+        day: chrono::NaiveDate,
+    },
 }

@@ -211,7 +211,8 @@ mod tests {
             |h: i64| "2026-12-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::hours(h);
         let grace = Duration::hours(6);
         let none = |_: DateTime<Utc>| false;
-        let cases: Vec<(&str, Vec<DateTime<Utc>>, DateTime<Utc>, Plan)> = vec![
+        type Case = (&'static str, Vec<DateTime<Utc>>, DateTime<Utc>, Plan);
+        let cases: Vec<Case> = vec![
             ("nothing passed", vec![], t(10), Plan::default()),
             (
                 "on time",

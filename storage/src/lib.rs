@@ -24,6 +24,7 @@ use std::time::Duration;
 
 mod dialogues;
 mod group;
+mod jobs;
 mod leave;
 mod logs;
 mod outbox;
@@ -34,6 +35,7 @@ mod tutoring;
 mod updates;
 
 pub use group::GroupStats;
+pub use jobs::TickEnd;
 pub use leave::{Decided, LeaveRefusal, LeaveRequest, LeaveStatus, LeaveStep, NewLeave};
 pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded};
 pub use outbox::{Delivery, OutboxItem};
