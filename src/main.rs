@@ -39,9 +39,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run the bot: long polling (or --webhook), the outbox sender and the file archiver.
-    /// Applies migrations first. Scheduled jobs (reminders, reports) are not part of this
-    /// version yet.
+    /// Run the bot: long polling (or --webhook), the outbox sender, the file archiver and
+    /// the scheduler (log-reminder, question-sla; see `zhucun jobs list`). Applies
+    /// migrations first.
     #[command(after_help = ENVIRONMENT)]
     Serve {
         /// Receive updates through a webhook (telegram.webhook_url / webhook_listen).
@@ -60,12 +60,30 @@ enum Cmd {
         #[arg(value_name = "FILE.csv")]
         file: PathBuf,
     },
+    /// Scheduled jobs: list them, or run one now.
+    #[command(subcommand)]
+    Jobs(JobsCmd),
     /// Print a one-time registration deep link for the roster entry with this phone.
     #[command(after_help = ENVIRONMENT)]
     Invite {
         /// A mainland mobile number on the roster (+86, spaces and dashes are ignored).
         #[arg(value_name = "PHONE")]
         phone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCmd {
+    /// One line per job: name, cron expression, next and last run (local time), or off.
+    #[command(after_help = ENVIRONMENT)]
+    List,
+    /// Run a job now (e.g. after an outage) and deliver what it queued before exiting. A
+    /// manual run is not the scheduled run of any tick; nothing is sent twice.
+    #[command(after_help = ENVIRONMENT)]
+    Run {
+        /// The job's name, as `zhucun jobs list` shows it.
+        #[arg(value_name = "NAME")]
+        name: String,
     },
 }
 
@@ -121,6 +139,8 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Import { file } => import(&config, &file).await,
         Cmd::Invite { phone } => invite(&config, &phone).await,
+        Cmd::Jobs(JobsCmd::List) => jobs_list(config).await,
+        Cmd::Jobs(JobsCmd::Run { name }) => jobs_run(config, &name).await,
         Cmd::Serve { webhook } => serve(config, webhook).await,
     }
 }
@@ -273,6 +293,64 @@ async fn invite(config: &Config, phone: &str) -> Result<()> {
     Ok(())
 }
 
+async fn jobs_list(config: Config) -> Result<()> {
+    let store = open_store(&config).await?;
+    let scheduler =
+        scheduler::Scheduler::new(store.clone(), Arc::new(config), Arc::new(SystemClock));
+    for line in scheduler.list().await? {
+        println!("{line}");
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn jobs_run(config: Config, name: &str) -> Result<()> {
+    let job = scheduler::Job::parse(name).ok_or_else(|| {
+        anyhow!(
+            "unknown job `{name}`; the jobs are: {}",
+            scheduler::Job::names()
+        )
+    })?;
+    let bot = make_bot(token()?)?;
+    let store = open_store(&config).await?;
+    let app = bot::App::new(store.clone(), config, Arc::new(SystemClock));
+    let scheduler = scheduler::Scheduler::new(store.clone(), app.config.clone(), app.clock.clone());
+    let (line, run) = scheduler.run_by_hand(job).await?;
+    println!("{line}");
+    // Deliver what the run queued (a running `serve` may send part of it; the outbox lease
+    // keeps anything from going out twice).
+    let sender = bot::Service::start(bot, app.clone(), bot::Listener::None)
+        .await
+        .map_err(|e| anyhow!(e))?;
+    app.wake_sender();
+    let rate = f64::from(app.config.delivery.global_per_second.max(1));
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let left = match job.dedup_prefix(&run) {
+            Some(prefix) => store.pending_with_prefix(&prefix).await?,
+            None => match store.next_outbox_due().await? {
+                Some(due) if due <= SystemClock.now() => 1,
+                _ => 0,
+            },
+        };
+        if left == 0 {
+            break;
+        }
+        let limit = *deadline.get_or_insert_with(|| {
+            tokio::time::Instant::now() + Duration::from_secs_f64(60.0 + 2.0 * left as f64 / rate)
+        });
+        if tokio::time::Instant::now() >= limit {
+            sender.stop().await;
+            store.close().await;
+            bail!("{left} messages are still queued; a running `zhucun serve` delivers them");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    sender.stop().await;
+    store.close().await;
+    Ok(())
+}
+
 async fn serve(config: Config, webhook: bool) -> Result<()> {
     let token = token()?;
     let store = open_store(&config).await?;
@@ -301,6 +379,14 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
             timeout: Duration::from_secs(10),
         }
     };
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let jobs = {
+        let waker = app.clone();
+        let scheduler =
+            scheduler::Scheduler::new(store.clone(), app.config.clone(), app.clock.clone())
+                .on_queued(Arc::new(move || waker.wake_sender()));
+        tokio::spawn(scheduler.run(jobs_stopped))
+    };
     let mut running = bot::Service::start(bot.clone(), app, listener)
         .await
         .map_err(|e| anyhow!(e))?;
@@ -310,6 +396,10 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
             running.stop().await;
         }
         _ = running.wait() => {}
+    }
+    stop_jobs.send_replace(true);
+    if let Err(e) = jobs.await {
+        tracing::error!(error = %e, "the scheduler failed");
     }
     store.close().await;
     Ok(())

@@ -17,6 +17,7 @@ impl std::fmt::Display for LogReminders {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LogReminders::RestDay => write!(f, "today is a rest day; 0 reminders queued"),
+            LogReminders::Queued(1) => write!(f, "1 reminder queued"),
             LogReminders::Queued(n) => write!(f, "{n} reminders queued"),
         }
     }

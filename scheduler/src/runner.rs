@@ -38,6 +38,15 @@ impl Job {
         Job::ALL.map(Job::name).join(", ")
     }
 
+    /// The start of the dedup keys of what run `run` queues, where the job names its runs
+    /// in them (so a manual run can wait for exactly its own messages).
+    pub fn dedup_prefix(self, run: &str) -> Option<String> {
+        match self {
+            Job::LogReminder => Some(format!("log-reminder:{run}:")),
+            Job::QuestionSla => None,
+        }
+    }
+
     /// Runs the job once; `run` names this run in the dedup keys of its sends. Returns the
     /// one line that says what it did.
     pub async fn execute(
@@ -78,6 +87,8 @@ pub struct Scheduler {
     /// Who holds a claimed tick: unique per process.
     holder: String,
     lease: Duration,
+    /// Called after a job queued messages (wakes the outbox sender).
+    on_queued: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 /// The longest a pass sleeps, so a changed clock or a missed wake-up costs little.
@@ -97,7 +108,13 @@ impl Scheduler {
             clock,
             holder,
             lease: Duration::seconds(60),
+            on_queued: None,
         }
+    }
+
+    pub fn on_queued(mut self, f: Arc<dyn Fn() + Send + Sync>) -> Scheduler {
+        self.on_queued = Some(f);
+        self
     }
 
     /// A shorter lease (tests of a dead holder's takeover).
@@ -143,6 +160,11 @@ impl Scheduler {
             if let Some(tick) = plan.run {
                 ran.extend(self.run_tick(job, tick).await?);
             }
+        }
+        if !ran.is_empty()
+            && let Some(wake) = &self.on_queued
+        {
+            wake();
         }
         Ok(ran)
     }

@@ -15,6 +15,7 @@ on_both_engines!(
     serve_in_webhook_mode_takes_updates_posted_by_telegram,
     import_validates_the_whole_file_first,
     import_twice_changes_nothing_the_second_time,
+    jobs_list_and_a_manual_log_reminder_delivered_before_exit,
 );
 
 fn zhucun(db_url: &str) -> Command {
@@ -329,4 +330,75 @@ fn operator_errors_are_one_clear_line() {
             "{err:?}"
         );
     }
+}
+
+async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    let tg = FakeTelegram::start().await;
+    assert!(
+        run(zhucun(&db.url).args(["import", &roster]))
+            .status
+            .success()
+    );
+    // 张三 (cadre) and 李四 (approver) are registered; only the cadre is reminded.
+    for (phone, tg_id) in [("13800000001", 8001), ("13800000002", 8002)] {
+        db.store
+            .register_by_phone(phone, tg_id, tg_id, chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    // Whatever day the test runs, make it a working day.
+    let today =
+        domain::attendance::local_date(chrono::Utc::now(), domain::config::Config::default().tz());
+    let config = write(
+        dir.path(),
+        "zhucun.toml",
+        &format!("[calendar]\nworkdays = [\"{today}\"]\n[jobs]\nquestion-sla = \"off\"\n"),
+    );
+
+    let out = run(zhucun(&db.url).args(["--config", &config, "jobs", "list"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = stdout(&out);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert!(lines[0].starts_with("log-reminder "), "{list}");
+    assert!(lines[0].ends_with("last -"), "{list}");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["question-sla", "off"]
+    );
+
+    let out = run(zhucun(&db.url).args(["jobs", "run", "lunch"]));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("log-reminder") && err.contains("question-sla"),
+        "{err}"
+    );
+
+    let out = run(zhucun(&db.url)
+        .args(["--config", &config, "jobs", "run", "log-reminder"])
+        .env("TELOXIDE_TOKEN", fakebot::TOKEN)
+        .env("TELOXIDE_API_URL", tg.url()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "log-reminder: 1 reminder queued");
+    // Delivered before the command exited.
+    let sent = tg.sent_to(8001);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let text = sent[0].text().unwrap();
+    assert!(
+        text.contains("还没有收到您的工作记实") && text.contains("/remind off"),
+        "{text}"
+    );
+    assert!(tg.sent_to(8002).is_empty(), "the approver is not reminded");
+
+    let out = run(zhucun(&db.url).args(["--config", &config, "jobs", "list"]));
+    assert!(
+        !stdout(&out).lines().next().unwrap().ends_with("last -"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -26,6 +26,7 @@ on_both_engines!(
     a_registered_cadre_in_a_group_logs_nothing,
     a_lone_slash_gets_help_not_a_log,
     invisible_text_is_refused_as_empty,
+    remind_off_and_on_decide_who_gets_the_evening_reminder,
 );
 
 const SILENCE: StdDuration = StdDuration::from_millis(400);
@@ -499,5 +500,44 @@ async fn invisible_text_is_refused_as_empty(engine: Engine) {
     assert!(logs.is_empty(), "zero-width text became a log: {logs:?}");
     let me = t.ask(&user, "/me").await;
     assert!(me.text().unwrap().contains("0 天"), "{me}");
+    t.stop().await;
+}
+
+async fn remind_off_and_on_decide_who_gets_the_evening_reminder(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let user = t.cadre().await;
+    let config = Config::default();
+    // 2026-11-25, the test day, is a Wednesday: a working day.
+    let evening = domain::Clock::now(t.clock.as_ref());
+    let usage = t.ask(&user, "/remind").await;
+    assert!(usage.text().unwrap().contains("/remind off"), "{usage}");
+    let off = t.ask(&user, "/remind off").await;
+    assert!(off.text().unwrap().starts_with("已关闭"), "{off}");
+    let line = scheduler::Job::LogReminder
+        .execute(t.store(), &config, evening, "e2e-1")
+        .await
+        .unwrap();
+    assert_eq!(line, "log-reminder: 0 reminders queued");
+    let on = t.ask(&user, "/remind on").await;
+    assert!(on.text().unwrap().starts_with("已开启"), "{on}");
+    let line = scheduler::Job::LogReminder
+        .execute(t.store(), &config, evening, "e2e-2")
+        .await
+        .unwrap();
+    assert_eq!(line, "log-reminder: 1 reminder queued");
+    t.app.wake_sender();
+    let reminder = t.reply(&user).await;
+    let text = reminder.text().unwrap();
+    assert!(
+        text.contains("今天（2026-11-25）") && text.contains("2026年11月已有 0 天"),
+        "{text}"
+    );
+    // Once he has logged, he is not reminded.
+    t.ask(&user, "今天整理了村档案").await;
+    let line = scheduler::Job::LogReminder
+        .execute(t.store(), &config, evening, "e2e-3")
+        .await
+        .unwrap();
+    assert_eq!(line, "log-reminder: 0 reminders queued");
     t.stop().await;
 }
