@@ -173,32 +173,30 @@ async fn two_senders_never_send_one_notification_twice(engine: Engine) {
 async fn crash_between_change_and_delivery_loses_nothing(engine: Engine) {
     let t = TestApp::start(engine).await;
     let (user, person, log) = with_log(&t).await;
-    // The bot is down when the change commits its notification...
-    let t = {
-        let stopped = t;
-        let now = stopped.clock.now();
-        stopped
-            .store()
-            .notify(
-                &[(
-                    user.id,
-                    Some(person),
-                    Notification::LogReceipt { log_id: log },
-                )],
-                now,
-                now,
-            )
-            .await
-            .unwrap();
-        // ...and a sender that claimed it died before finishing.
-        let leased = stopped
-            .store()
-            .claim_outbox(now, Duration::seconds(60), 10)
-            .await
-            .unwrap();
-        assert_eq!(leased.len(), 1);
-        stopped.restart().await
-    };
+    // The service is down when the change commits its notification...
+    let down = t.pause().await;
+    let now = down.clock.now();
+    down.store()
+        .notify(
+            &[(
+                user.id,
+                Some(person),
+                Notification::LogReceipt { log_id: log },
+            )],
+            now,
+            now,
+        )
+        .await
+        .unwrap();
+    // ...and a sender that claimed it died before finishing (nothing runs meanwhile, so
+    // no live sender races it).
+    let leased = down
+        .store()
+        .claim_outbox(now, Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 1);
+    let t = down.resume().await;
     t.tg.assert_silent(user.id, StdDuration::from_millis(300))
         .await;
     // When the dead sender's lease runs out, the restarted service delivers it, once.
@@ -208,5 +206,10 @@ async fn crash_between_change_and_delivery_loses_nothing(engine: Engine) {
     assert!(receipt.text().unwrap().contains("第 1 条"), "{receipt}");
     t.tg.assert_silent(user.id, StdDuration::from_millis(300))
         .await;
+    assert_eq!(
+        t.store().outbox_counts().await.unwrap(),
+        (0, 1, 0),
+        "sent once, nothing left"
+    );
     t.stop().await;
 }

@@ -149,10 +149,20 @@ impl TestApp {
 
     /// Stops the bot and starts it again on the same database and fake Telegram, as after
     /// a crash or a deploy.
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.pause().await.run().await
+    }
+
+    /// Stops the bot (receiving and sending) but keeps the database and fake Telegram: the
+    /// service is down until [`Self::resume`].
+    pub async fn pause(mut self) -> TestApp {
         if let Some(running) = self.running.take() {
             running.stop().await;
         }
+        self
+    }
+
+    pub async fn resume(self) -> TestApp {
         self.run().await
     }
 
