@@ -20,6 +20,7 @@ mod archive;
 mod callback;
 mod commands;
 mod dialogue;
+mod digest;
 mod leave;
 mod registration;
 pub mod route;

@@ -46,6 +46,11 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
             Some(r) => plain(crate::worklog::receipt_text(lang, &r)),
             None => None,
         },
+        Some(Notification::ApprovalDigest { requests }) => {
+            crate::digest::render(app, lang, requests)
+                .await?
+                .map(|(text, keyboard)| Rendered { text, keyboard })
+        }
         Some(Notification::LogReminder { day }) => match item.person_id {
             Some(person) => plain(crate::worklog::reminder_text(app, lang, person, *day).await?),
             None => None,

@@ -186,6 +186,10 @@ keys! {
     RemindOn,
     RemindOff,
     LogReminder,
+    DigestHeader,
+    DigestItem,
+    DigestApprove,
+    DigestReject,
 }
 
 pub fn tr(lang: Lang, k: K) -> &'static str {
@@ -523,6 +527,10 @@ fn zh(k: K) -> &'static str {
         K::RemindUsage => "发送 /remind off 关闭每晚的记实提醒，/remind on 重新开启。",
         K::RemindOn => "已开启：当天还没有记实时，每晚会提醒您一次。",
         K::RemindOff => "已关闭每晚的记实提醒。需要时发送 /remind on 重新开启。",
+        K::DigestHeader => "有 {count} 份请假申请等待您审批已超过提醒时间（最早的在前）：",
+        K::DigestItem => "#{id} {name}：{start} 至 {end}，{days} 天。事由：{reason}",
+        K::DigestApprove => "批准 #{id}",
+        K::DigestReject => "驳回 #{id}",
         K::LogReminder => {
             "您好，今天（{date}）还没有收到您的工作记实。有空时发一条文字或照片即可。\n{month}已有 {days} 天有记实。\n（不需要提醒请发送 /remind off）"
         }
@@ -809,6 +817,12 @@ fn en(k: K) -> &'static str {
             "Reminders are on: on a day without a log you get one reminder in the evening."
         }
         K::RemindOff => "The evening log reminder is off. Send /remind on to restart it.",
+        K::DigestHeader => {
+            "{count} leave requests have waited for your decision past the reminder time (oldest first):"
+        }
+        K::DigestItem => "#{id} {name}: {start} to {end}, {days} days. Reason: {reason}",
+        K::DigestApprove => "Approve #{id}",
+        K::DigestReject => "Reject #{id}",
         K::LogReminder => {
             "Hello, there is no work log from you for today ({date}) yet; a short text or a photo is enough.\nDays with a log in {month}: {days}\n(To stop these reminders, send /remind off.)"
         }

@@ -58,4 +58,9 @@ pub enum Notification {
     LogReminder {
         day: chrono::NaiveDate,
     },
+    /// To an approver (the `approval-reminder` job): the requests waiting for him past the
+    /// reminder time, oldest first, each with its buttons.
+    ApprovalDigest {
+        requests: Vec<i64>,
+    },
 }

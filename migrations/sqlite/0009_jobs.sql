@@ -27,3 +27,10 @@ CREATE TABLE job_manual_runs (
 );
 
 ALTER TABLE people ADD COLUMN remind_off BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- When each approver last got the approval-reminder digest: at most one per
+-- approval.remind_after_hours, however often the job runs.
+CREATE TABLE approval_digests (
+    approver_id INTEGER NOT NULL PRIMARY KEY REFERENCES people(id),
+    sent_at     INTEGER NOT NULL
+);

@@ -17,15 +17,17 @@ use tracing::Instrument;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
     LogReminder,
+    ApprovalReminder,
     QuestionSla,
 }
 
 impl Job {
-    pub const ALL: [Job; 2] = [Job::LogReminder, Job::QuestionSla];
+    pub const ALL: [Job; 3] = [Job::LogReminder, Job::ApprovalReminder, Job::QuestionSla];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::LogReminder => "log-reminder",
+            Job::ApprovalReminder => "approval-reminder",
             Job::QuestionSla => "question-sla",
         }
     }
@@ -43,6 +45,7 @@ impl Job {
     pub fn dedup_prefix(self, run: &str) -> Option<String> {
         match self {
             Job::LogReminder => Some(format!("log-reminder:{run}:")),
+            Job::ApprovalReminder => Some(format!("approval-reminder:{run}:")),
             Job::QuestionSla => None,
         }
     }
@@ -58,6 +61,16 @@ impl Job {
     ) -> Result<String, StorageError> {
         let what = match self {
             Job::LogReminder => log_reminder(store, config, now, run).await?.to_string(),
+            Job::ApprovalReminder => {
+                let every = Duration::hours(i64::from(config.approval.remind_after_hours));
+                let n = store
+                    .queue_approval_digests(now - every, now - every, run, now)
+                    .await?;
+                match n {
+                    1 => "1 digest queued".to_string(),
+                    n => format!("{n} digests queued"),
+                }
+            }
             Job::QuestionSla => {
                 let r = crate::jobs::question_sla(store, config, now).await?;
                 format!(

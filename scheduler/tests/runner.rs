@@ -53,9 +53,9 @@ fn local(day: u32, h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, day, h, m, 0).unwrap() - Duration::hours(8)
 }
 
-/// Only `log-reminder` on, at its default time, unless `toml` says more.
+/// Only `log-reminder` on, at its default time; `toml` adds top-level settings.
 fn config(toml: &str) -> Arc<Config> {
-    let text = format!("{toml}\n[jobs]\nquestion-sla = \"off\"\n");
+    let text = format!("{toml}\n[jobs]\nquestion-sla = \"off\"\napproval-reminder = \"off\"\n");
     Arc::new(Config::from_toml(&text).unwrap().validate().unwrap())
 }
 
@@ -330,6 +330,10 @@ async fn a_manual_run_is_not_the_run_of_any_tick(db: &TestDb) {
     );
     assert_eq!(
         lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["approval-reminder", "off"]
+    );
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
         ["question-sla", "off"]
     );
     assert_eq!(reminders(store, clock.now()).await.len(), 4);

@@ -3,7 +3,8 @@
 //! renews, and another instance takes the tick over when the lease runs out. Plus the bulk
 //! queries of the jobs themselves.
 
-use crate::{Result, Store, ms, read_db, write_db};
+use crate::outbox::OutboxTx;
+use crate::{Result, Store, in_tx, ms, read_db, write_db};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use domain::notify::Notification;
 
@@ -205,5 +206,53 @@ impl Store {
         let (n,): (i64,) = read_db!(self, pool => sqlx::query_as(sql)
             .bind(format!("{}%", prefix.replace('%', "").replace('_', "\\_"))).fetch_one(pool).await?);
         Ok(n)
+    }
+
+    /// Queues one digest to each approver who has cards waiting since before `waiting_since`
+    /// and got no digest since `not_since`: the waiting requests, oldest first. Returns how
+    /// many digests were queued. One transaction: the digest and its record commit together.
+    pub async fn queue_approval_digests(
+        &self,
+        waiting_since: DateTime<Utc>,
+        not_since: DateTime<Utc>,
+        run: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let due = "SELECT c.approver_id, p.chat_id, c.request_id FROM leave_cards c
+                   JOIN leave_requests r ON r.id = c.request_id AND r.status = 'pending' AND r.step = c.step
+                   JOIN people p ON p.id = c.approver_id
+                   JOIN person_roles pr ON pr.person_id = p.id AND pr.role = 'approver'
+                   LEFT JOIN approval_digests d ON d.approver_id = c.approver_id
+                   WHERE c.created_at <= $1 AND p.active AND p.chat_id IS NOT NULL
+                     AND (d.sent_at IS NULL OR d.sent_at <= $2)
+                   ORDER BY c.approver_id, c.created_at, c.request_id";
+        in_tx!(self, tx => {
+            let rows: Vec<(i64, i64, i64)> = sqlx::query_as(due)
+                .bind(ms(waiting_since))
+                .bind(ms(not_since))
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut digests: Vec<(i64, i64, Vec<i64>)> = Vec::new();
+            for (approver, chat, request) in rows {
+                match digests.last_mut() {
+                    Some((a, _, requests)) if *a == approver => requests.push(request),
+                    _ => digests.push((approver, chat, vec![request])),
+                }
+            }
+            for (approver, chat, requests) in &digests {
+                let n = Notification::ApprovalDigest { requests: requests.clone() };
+                let key = format!("approval-reminder:{run}:{approver}");
+                tx.enqueue(*chat, Some(*approver), &n, Some(&key), now, now).await?;
+                sqlx::query(
+                    "INSERT INTO approval_digests (approver_id, sent_at) VALUES ($1, $2)
+                     ON CONFLICT (approver_id) DO UPDATE SET sent_at = excluded.sent_at",
+                )
+                .bind(approver)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(digests.len() as u64)
+        })
     }
 }

@@ -362,11 +362,12 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
     assert!(out.status.success(), "{}", stderr(&out));
     let list = stdout(&out);
     let lines: Vec<&str> = list.lines().collect();
-    assert_eq!(lines.len(), 2, "{list}");
+    assert_eq!(lines.len(), 3, "{list}");
     assert!(lines[0].starts_with("log-reminder "), "{list}");
     assert!(lines[0].ends_with("last -"), "{list}");
+    assert!(lines[1].starts_with("approval-reminder "), "{list}");
     assert_eq!(
-        lines[1].split_whitespace().collect::<Vec<_>>(),
+        lines[2].split_whitespace().collect::<Vec<_>>(),
         ["question-sla", "off"]
     );
 
@@ -374,10 +375,9 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
     assert!(!out.status.success());
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("log-reminder") && err.contains("question-sla"),
-        "{err}"
-    );
+    for job in ["log-reminder", "approval-reminder", "question-sla"] {
+        assert!(err.contains(job), "{err}");
+    }
 
     let out = run(zhucun(&db.url)
         .args(["--config", &config, "jobs", "run", "log-reminder"])

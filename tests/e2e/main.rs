@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod delivery;
+mod jobs;
 mod leave;
 mod registration;
 mod tutoring;

@@ -1,0 +1,83 @@
+//! Scheduled jobs as their recipients see them: the approval digest reaches the approvers
+//! with waiting cards (once per reminder period) and its buttons decide the request.
+
+use crate::on_both_engines;
+use crate::support::TestApp;
+use chrono::Duration;
+use domain::Clock;
+use fakebot::updates::{self, TgUser};
+use scheduler::Job;
+use std::time::Duration as StdDuration;
+use storage::Engine;
+
+on_both_engines!(approval_digest_lists_waiting_requests_once_per_period_and_its_buttons_decide,);
+
+async fn approval_digest_lists_waiting_requests_once_per_period_and_its_buttons_decide(
+    engine: Engine,
+) {
+    let t = TestApp::start(engine).await;
+    let cadre = TgUser::new(7001, "张三");
+    let township = TgUser::new(7002, "李四");
+    let county = TgUser::new(7003, "王五");
+    for (u, phone) in [
+        (&cadre, "13800000001"),
+        (&township, "13800000002"),
+        (&county, "13800000003"),
+    ] {
+        t.register(u, phone).await;
+    }
+    let run = |n: u32| {
+        let (store, config, now) = (t.store().clone(), t.app.config.clone(), t.clock.now());
+        async move {
+            Job::ApprovalReminder
+                .execute(&store, &config, now, &format!("e2e-{n}"))
+                .await
+                .unwrap()
+        }
+    };
+    t.ask(&cadre, "/leave 11-27 11-28 回家照顾生病的父亲").await;
+    t.reply(&township).await; // the card
+    t.clock.advance(Duration::hours(2));
+    t.ask(&cadre, "/leave 12-10 12-11 参加培训").await;
+    t.reply(&township).await;
+    assert_eq!(
+        run(1).await,
+        "approval-reminder: 0 digests queued",
+        "nothing waited 24 h"
+    );
+
+    // 25 hours after the first request: only it has waited past the reminder time.
+    t.clock.advance(Duration::hours(23));
+    assert_eq!(run(2).await, "approval-reminder: 1 digest queued");
+    t.app.wake_sender();
+    let digest = t.reply(&township).await;
+    let text = digest.text().unwrap();
+    assert!(text.contains("有 1 份请假申请"), "{text}");
+    assert!(text.contains("#1 张三：2026-11-27 至 2026-11-28"), "{text}");
+    assert!(!text.contains("#2"), "{text}");
+    assert_eq!(digest.button_texts(), ["批准 #1", "驳回 #1"]);
+    t.tg.assert_silent(county.id, StdDuration::from_millis(200))
+        .await;
+
+    // However often the job runs, one digest per period.
+    t.clock.advance(Duration::hours(3));
+    assert_eq!(run(3).await, "approval-reminder: 0 digests queued");
+    // A day later both wait, oldest first.
+    t.clock.advance(Duration::hours(22));
+    assert_eq!(run(4).await, "approval-reminder: 1 digest queued");
+    t.app.wake_sender();
+    let digest = t.reply(&township).await;
+    let text = digest.text().unwrap();
+    assert!(
+        text.find("#1 张三").unwrap() < text.find("#2 张三").unwrap(),
+        "{text}"
+    );
+
+    // Its buttons decide like the card's.
+    t.send(updates::click(&township, &digest, "批准 #1"));
+    let answer = t.tg.next_call("answerCallbackQuery").await;
+    assert_eq!(answer.body["text"].as_str(), Some("已批准。"), "{answer}");
+    let told = t.reply(&cadre).await;
+    assert!(told.text().unwrap().contains("已批准"), "{told}");
+    t.stop().await;
+}
