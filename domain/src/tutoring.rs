@@ -4,7 +4,7 @@
 
 use crate::routing::{TutorCandidate, pick_tutor};
 use crate::units::UnitPath;
-use crate::worklog::AttachmentKind;
+use crate::worklog::{AttachmentKind, LogInput};
 use chrono::{DateTime, Duration, Utc};
 
 /// How a question reached its tutor.
@@ -189,9 +189,27 @@ impl MessageKind {
         }
     }
 
+    /// The kind of a message as the bot parsed it (its first attachment, else a location,
+    /// else text).
+    pub fn of(input: &LogInput) -> MessageKind {
+        match (input.attachments.first(), input.location) {
+            (Some(a), _) => MessageKind::Attachment(a.kind),
+            (None, Some(_)) => MessageKind::Location,
+            (None, None) => MessageKind::Text,
+        }
+    }
+
     /// Anything but plain text: copied under a new tutor's card.
     pub fn is_media(self) -> bool {
         self != MessageKind::Text
+    }
+}
+
+/// A kind reads as its stored name (`kind.as_str()`, `Some(kind).as_deref()`).
+impl std::ops::Deref for MessageKind {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
     }
 }
 

@@ -121,7 +121,7 @@ async fn ask_at(store: &Store, cadre: i64, text: &str, at: DateTime<Utc>) -> i64
                 person_id: cadre,
                 chat_id,
                 message_id: msg_id(),
-                kind: "text",
+                kind: storage::MessageKind::Text,
                 text,
                 file_id: None,
             },
@@ -182,7 +182,7 @@ async fn relay(
             RelaySource {
                 chat_id,
                 message_id: source,
-                kind: "text",
+                kind: storage::MessageKind::Text,
                 text: Some(text),
             },
             copy,
