@@ -819,13 +819,15 @@ mod transition_tests {
         use QuestionStatus::*;
         let empty = Pool::default();
         let full = pool();
-        let cases: Vec<(
-            &str,
+        // (case, status, actor, pool, expected tutor)
+        type Case<'a> = (
+            &'a str,
             QuestionStatus,
             i64,
-            &Pool,
+            &'a Pool,
             Result<i64, QuestionRefusal>,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (
                 "the cadre's draft goes to the nearest tutor",
                 Draft,
