@@ -85,7 +85,8 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
             | Notification::QuestionPassed { .. }
             | Notification::QuestionRated { .. }
             | Notification::QuestionRelay { .. }
-            | Notification::QuestionAttachment { .. }),
+            | Notification::QuestionAttachment { .. }
+            | Notification::QuestionRelayFailed { .. }),
         ) => crate::tutoring::render(app, lang, n).await?,
         None => None,
     })
@@ -294,6 +295,7 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
                 let outcome = deliver(&bot, &app, &item, rendered).await;
                 if let Delivery::Failed { error } | Delivery::Blocked { error } = &outcome {
                     tracing::warn!(outbox_id = item.id, chat_id = item.chat_id, %error, "notification given up");
+                    crate::tutoring::on_given_up(&app, &item).await;
                 }
                 if let Err(e) = app.store.finish_delivery(&item, &outcome, app.clock.now()).await {
                     // The lease runs out and another round retries the item.

@@ -73,4 +73,10 @@ pub enum Notification {
         to_person: i64,
         card_message: i64,
     },
+    /// To the writer of a relayed message: its copy could not be delivered to `to_person`
+    /// (the sender gave up), so he may send it again.
+    QuestionRelayFailed {
+        question_id: i64,
+        to_person: i64,
+    },
 }

@@ -26,6 +26,7 @@ on_both_engines!(
     topic_without_tutor_goes_to_an_admin_or_the_default_tutor,
     replies_to_unknown_messages_get_help_and_strangers_change_nothing,
     questions_lists_own_questions_and_the_tutors_queue,
+    an_answer_that_cannot_be_delivered_is_reported_to_its_writer,
 );
 
 const SILENCE: StdDuration = StdDuration::from_millis(400);
@@ -861,5 +862,24 @@ async fn questions_lists_own_questions_and_the_tutors_queue(engine: Engine) {
     assert!(text_contains(&mine, "· 已回答 ·"), "{mine}");
     let help = t.ask(&zhang, "/help").await;
     assert!(text_contains(&help, "/ask") && text_contains(&help, "/questions"));
+    t.stop().await;
+}
+
+async fn an_answer_that_cannot_be_delivered_is_reported_to_its_writer(engine: Engine) {
+    let t = start(engine).await;
+    let (zhang, qian) = (zhang(), qian());
+    let asked = ask(&t, &zhang, "梨树梨锈病怎么治", "农业技术", &qian).await;
+    // The cadre blocked the bot meanwhile: the copy is refused.
+    t.tg.fail_next("copyMessage", fakebot::Failure::Forbidden, 1);
+    t.send(updates::reply_to(
+        &qian,
+        "发病初期喷施三唑酮",
+        asked.card.message().unwrap(),
+    ));
+    let confirm = next_where(&t, qian.id, |c| c.method == "sendMessage").await;
+    assert_eq!(confirm.text(), Some("✅ 已转给 张三。"));
+    let failed = next_where(&t, qian.id, |c| text_contains(c, "没有送达")).await;
+    assert_eq!(failed.text(), Some("没有送达 张三，请稍后再发一次。"));
+    settle(&t).await;
     t.stop().await;
 }

@@ -224,6 +224,12 @@ pub async fn render(
             reply_to: Some(card_message),
             keyboard: None,
         }),
+        Notification::QuestionRelayFailed { to_person, .. } => {
+            let Some(to) = store.person(to_person).await? else {
+                return Ok(None);
+            };
+            message((fill(tr(lang, K::RelayFailed), &[("name", &to.name)]), None))
+        }
         Notification::LogReceipt { .. }
         | Notification::LeaveCard { .. }
         | Notification::LeaveForwarded { .. }
@@ -295,6 +301,7 @@ pub async fn on_delivered(app: &Ctx, item: &OutboxItem, message_id: Option<i64>)
         Some(
             Notification::QuestionPassed { .. }
             | Notification::QuestionRated { .. }
+            | Notification::QuestionRelayFailed { .. }
             | Notification::LogReceipt { .. }
             | Notification::LeaveCard { .. }
             | Notification::LeaveForwarded { .. }
@@ -306,5 +313,31 @@ pub async fn on_delivered(app: &Ctx, item: &OutboxItem, message_id: Option<i64>)
     if let Err(e) = recorded {
         // Delivered, but a reply to it will not find the thread.
         tracing::warn!(error = %e, question_id, outbox_id = item.id, "tutoring: delivered message not recorded in its thread");
+    }
+}
+
+/// Called by the sender when it gave up on a notification: the writer of a relayed message
+/// whose copy could not be delivered is told, so he may send it again.
+pub async fn on_given_up(app: &Ctx, item: &OutboxItem) {
+    let Some(Notification::QuestionRelay {
+        question_id,
+        from_chat,
+        from_message,
+        to_person,
+        ..
+    }) = item.notification
+    else {
+        return;
+    };
+    let from = (from_chat, from_message);
+    match app
+        .store
+        .relay_given_up(question_id, from, to_person, app.clock.now())
+        .await
+    {
+        Ok(()) => app.wake_sender(),
+        Err(e) => {
+            tracing::warn!(error = %e, question_id, outbox_id = item.id, "tutoring: the writer of an undelivered relay was not told")
+        }
     }
 }

@@ -10,7 +10,7 @@ mod pass;
 mod thread;
 
 pub use ask::{ask, dialogue_step, list, on_topic};
-pub use card::{on_delivered, render};
+pub use card::{on_delivered, on_given_up, render};
 pub use pass::{on_pass_menu, on_pass_topic, on_pass_tutor};
 pub use thread::{on_rate, on_reply};
 

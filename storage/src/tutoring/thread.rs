@@ -404,6 +404,31 @@ impl Store {
         })
     }
 
+    /// The sender gave up on the copy of thread message `from` for `to_person`: its writer is
+    /// told (`Notification::QuestionRelayFailed`), in his chat.
+    pub async fn relay_given_up(
+        &self,
+        question_id: i64,
+        from: (i64, i64),
+        to_person: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        in_tx!(self, tx => {
+            let writer: Option<(i64,)> = sqlx::query_as(
+                "SELECT person_id FROM question_messages WHERE chat_id = $1 AND message_id = $2",
+            )
+            .bind(from.0)
+            .bind(from.1)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((writer,)) = writer {
+                let n = Notification::QuestionRelayFailed { question_id, to_person };
+                tx.enqueue(from.0, Some(writer), &n, None, now, now).await?;
+            }
+            Ok(())
+        })
+    }
+
     /// Up to `limit` earlier answered questions that look like this one, best first.
     pub async fn similar_answers(
         &self,
