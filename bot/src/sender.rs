@@ -174,7 +174,12 @@ async fn deliver(bot: &Bot, app: &Ctx, item: &OutboxItem, rendered: Rendered) ->
             },
             _,
         ) => {
-            let mut req = bot.copy_message(chat, ChatId(from_chat), MessageId(from_message as i32));
+            let Ok(from_message) = i32::try_from(from_message) else {
+                return Delivery::Failed {
+                    error: format!("message id {from_message} out of range"),
+                };
+            };
+            let mut req = bot.copy_message(chat, ChatId(from_chat), MessageId(from_message));
             if let Some(to) = reply_to.and_then(|m| i32::try_from(m).ok()) {
                 req = req.reply_parameters(
                     ReplyParameters::new(MessageId(to)).allow_sending_without_reply(),

@@ -249,6 +249,9 @@ async fn answers_and_follow_ups_travel_as_replies_both_ways_in_any_form(engine: 
     assert_eq!(card.button_texts(), ["转交"]);
 
     // The cadre replies to the answer: the tutor gets it as a reply to his answer.
+    // A reply to a copy continues the thread once the sender recorded the copy, right after
+    // Telegram accepted it: let that happen, as it does before a person can read it.
+    settle(&t).await;
     let follow_update = updates::reply_to(&zhang, "叶片背面有黄色粉末，是这个病吗？", &copied);
     let follow_up_id = updates::message_id(&follow_update);
     t.send(follow_update);
@@ -262,6 +265,7 @@ async fn answers_and_follow_ups_travel_as_replies_both_ways_in_any_form(engine: 
     let confirm = next_where(&t, zhang.id, |c| c.method == "sendMessage").await;
     assert_eq!(confirm.text(), Some("✅ 已转给 钱七。"));
     let follow_msg = message_of(&t, qian.id, &follow);
+    settle(&t).await;
 
     // The tutor answers the follow-up with a photo, a voice message and a file.
     let photo = updates::photo(&qian, "rust-leaf", Some("对，就是梨锈病，看这张图"), None);

@@ -269,7 +269,6 @@ impl Store {
             let actor = tx.actor(by).await?;
             let t = match target {
                 PassTarget::Topic(topic) => {
-                    tutoring::may_pass(&q, actor)?;
                     let pool = tx.pool(topic, default_tutor_phone).await?;
                     tutoring::pass(&q, actor, PassTo::Topic { topic, pool: &pool })?
                 }
