@@ -333,6 +333,8 @@ async fn photo_question_arrives_with_its_photo_under_the_card(engine: Engine) {
     );
     // Replying to the photo answers too, as a reply to the cadre's photo.
     let photo_msg = message_of(&t, qian.id, &photo);
+    // Replied to once the sender recorded it (see `settle`).
+    settle(&t).await;
     let copy = answer(&t, &qian, &photo_msg, "这是梨锈病，喷三唑酮", &zhang).await;
     assert_eq!(
         copy.body["reply_parameters"]["message_id"],
