@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use storage::{Decided, Delivery, OutboxItem};
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, MessageId};
+use teloxide::types::{InlineKeyboardMarkup, MessageId, ReplyParameters};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -19,10 +19,19 @@ const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 const BATCH: i64 = 64;
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
-/// A message ready to go.
-struct Rendered {
-    text: String,
-    keyboard: Option<InlineKeyboardMarkup>,
+/// A message ready to go: a text (sent, or edited in place once sent), or a copy of another
+/// message (copyMessage: a relayed thread message), replying to `reply_to` in the chat.
+pub(crate) enum Rendered {
+    Text {
+        text: String,
+        keyboard: Option<InlineKeyboardMarkup>,
+    },
+    Copy {
+        from_chat: i64,
+        from_message: i64,
+        reply_to: Option<i64>,
+        keyboard: Option<InlineKeyboardMarkup>,
+    },
 }
 
 async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storage::StorageError> {
@@ -36,7 +45,7 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
         None => app.config.language,
     };
     let plain = |text| {
-        Some(Rendered {
+        Some(Rendered::Text {
             text,
             keyboard: None,
         })
@@ -49,7 +58,7 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
         Some(Notification::ApprovalDigest { requests }) => {
             crate::digest::render(app, lang, requests)
                 .await?
-                .map(|(text, keyboard)| Rendered { text, keyboard })
+                .map(|(text, keyboard)| Rendered::Text { text, keyboard })
         }
         Some(Notification::LogReminder { day }) => match item.person_id {
             Some(person) => plain(crate::worklog::reminder_text(app, lang, person, *day).await?),
@@ -60,7 +69,7 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
         }) => match app.store.leave_request(*request_id).await? {
             Some(r) => {
                 let (text, keyboard) = crate::leave::card(lang, &r, *step);
-                Some(Rendered { text, keyboard })
+                Some(Rendered::Text { text, keyboard })
             }
             None => None,
         },
@@ -83,10 +92,11 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
             n @ (Notification::QuestionCard { .. }
             | Notification::QuestionReminder { .. }
             | Notification::QuestionPassed { .. }
-            | Notification::QuestionRated { .. }),
-        ) => crate::tutoring::render(app, lang, n)
-            .await?
-            .map(|(text, keyboard)| Rendered { text, keyboard }),
+            | Notification::QuestionRated { .. }
+            | Notification::QuestionRelay { .. }
+            | Notification::QuestionAttachment { .. }
+            | Notification::QuestionRelayFailed { .. }),
+        ) => crate::tutoring::render(app, lang, n).await?,
         None => None,
     })
 }
@@ -145,28 +155,55 @@ async fn deliver(bot: &Bot, app: &Ctx, item: &OutboxItem, rendered: Rendered) ->
     let now = app.clock.now();
     let max_attempts = i64::from(app.config.delivery.max_attempts);
     let chat = ChatId(item.chat_id);
-    let result = match item.sent_message_id {
-        Some(id) => {
+    let result = match (rendered, item.sent_message_id) {
+        (Rendered::Text { text, keyboard }, Some(id)) => {
             // Without a keyboard the edit removes the buttons (the card was decided).
-            let req = bot.edit_message_text(chat, MessageId(id as i32), rendered.text);
-            match rendered.keyboard {
+            let req = bot.edit_message_text(chat, MessageId(id as i32), text);
+            match keyboard {
                 Some(k) => req.reply_markup(k).await,
                 None => req.await,
             }
             .map(|m| Some(i64::from(m.id.0)))
         }
-        None => {
-            let req = bot.send_message(chat, rendered.text);
-            match rendered.keyboard {
+        (Rendered::Text { text, keyboard }, None) => {
+            let req = bot.send_message(chat, text);
+            match keyboard {
                 Some(k) => req.reply_markup(k).await,
                 None => req.await,
             }
             .map(|m| Some(i64::from(m.id.0)))
+        }
+        // A copy is sent once (it has no dedup key, so it is never re-queued as an edit).
+        (
+            Rendered::Copy {
+                from_chat,
+                from_message,
+                reply_to,
+                keyboard,
+            },
+            _,
+        ) => {
+            let Ok(from_message) = i32::try_from(from_message) else {
+                return Delivery::Failed {
+                    error: format!("message id {from_message} out of range"),
+                };
+            };
+            let mut req = bot.copy_message(chat, ChatId(from_chat), MessageId(from_message));
+            if let Some(to) = reply_to.and_then(|m| i32::try_from(m).ok()) {
+                req = req.reply_parameters(
+                    ReplyParameters::new(MessageId(to)).allow_sending_without_reply(),
+                );
+            }
+            match keyboard {
+                Some(k) => req.reply_markup(k).await,
+                None => req.await,
+            }
+            .map(|id| Some(i64::from(id.0)))
         }
     };
     match result {
         Ok(message_id) => {
-            crate::tutoring::on_delivered(bot, app, item, message_id).await;
+            crate::tutoring::on_delivered(app, item, message_id).await;
             Delivery::Sent { message_id }
         }
         // Editing to the same text: the message already says it.
@@ -272,6 +309,7 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
                 let outcome = deliver(&bot, &app, &item, rendered).await;
                 if let Delivery::Failed { error } | Delivery::Blocked { error } = &outcome {
                     tracing::warn!(outbox_id = item.id, chat_id = item.chat_id, %error, "notification given up");
+                    crate::tutoring::on_given_up(&app, &item).await;
                 }
                 if let Err(e) = app.store.finish_delivery(&item, &outcome, app.clock.now()).await {
                     // The lease runs out and another round retries the item.

@@ -53,6 +53,32 @@ pub enum Notification {
         question_id: i64,
         helpful: bool,
     },
+    /// A message of a question thread, copied (copyMessage) to the other side as a reply
+    /// to `reply_to` there; `rate`: an answer, with the rating buttons. The copy is recorded
+    /// in the thread once sent, so a reply to it continues the thread.
+    QuestionRelay {
+        question_id: i64,
+        from_chat: i64,
+        from_message: i64,
+        to_person: i64,
+        reply_to: Option<i64>,
+        rate: bool,
+    },
+    /// An attachment of a question's thread (its photo, a file sent before a pass-on),
+    /// copied under a new card (`card_message`) of the tutor `to_person`.
+    QuestionAttachment {
+        question_id: i64,
+        from_chat: i64,
+        from_message: i64,
+        to_person: i64,
+        card_message: i64,
+    },
+    /// To the writer of a relayed message: its copy could not be delivered to `to_person`
+    /// (the sender gave up), so he may send it again.
+    QuestionRelayFailed {
+        question_id: i64,
+        to_person: i64,
+    },
     /// To a cadre with no log on `day` (the `log-reminder` job): a gentle reminder with the
     /// month's days with a log so far, counted when sent.
     LogReminder {

@@ -81,7 +81,7 @@ async fn ask(store: &Store, cadre: i64, text: &str, topic: &str, at: DateTime<Ut
                 person_id: cadre,
                 chat_id: 1,
                 message_id: at.timestamp(),
-                kind: "text",
+                kind: storage::MessageKind::Text,
                 text,
                 file_id: None,
             },
@@ -222,7 +222,7 @@ async fn answered_question_is_never_reminded(store: &Store) {
     let source = RelaySource {
         chat_id: 5,
         message_id: 501,
-        kind: "text",
+        kind: storage::MessageKind::Text,
         text: Some("喷三唑酮"),
     };
     store

@@ -42,9 +42,9 @@ pub use outbox::{Delivery, OutboxItem};
 pub use people::{ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
 pub use search::{DOC_POLICY, DOC_QUESTION, SearchMatch};
 pub use tutoring::{
-    AssignReason, Assignment, NewQuestion, PassTarget, Question, QuestionRefusal, QuestionStatus,
-    Reassigned, RelayPlan, RelaySource, Routed, SimilarAnswer, SlaCandidate, ThreadEntry,
-    TutorChoice, TutorFigures,
+    AssignReason, Assignment, MessageKind, NewQuestion, PassTarget, Question, QuestionRefusal,
+    QuestionStatus, Reassigned, RelayPlan, RelaySource, Relayed, Routed, SimilarAnswer,
+    SlaCandidate, ThreadEntry, TutorChoice, TutorFigures,
 };
 
 /// A registration that failed for a reason the person is told, or for the database.

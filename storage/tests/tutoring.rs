@@ -43,6 +43,8 @@ on_both_engines_then_close!(
     chinese_questions_find_their_earlier_answers,
     policy_documents_share_the_index,
     figures_count_asked_answered_and_median_time,
+    a_reply_queues_its_copy_and_the_delivered_copy_continues_the_thread,
+    a_fresh_card_queues_the_threads_attachments_once,
 );
 
 const ROSTER: &str = "name,phone,roles,unit,topics
@@ -121,7 +123,7 @@ async fn ask_at(store: &Store, cadre: i64, text: &str, at: DateTime<Utc>) -> i64
                 person_id: cadre,
                 chat_id,
                 message_id: msg_id(),
-                kind: "text",
+                kind: storage::MessageKind::Text,
                 text,
                 file_id: None,
             },
@@ -182,7 +184,7 @@ async fn relay(
             RelaySource {
                 chat_id,
                 message_id: source,
-                kind: "text",
+                kind: storage::MessageKind::Text,
                 text: Some(text),
             },
             copy,
@@ -747,5 +749,176 @@ async fn figures_count_asked_answered_and_median_time(store: Store) {
     assert_eq!(
         (zhou.asked, zhou.answered, zhou.median_first_answer),
         (0, 0, None)
+    );
+}
+
+async fn a_reply_queues_its_copy_and_the_delivered_copy_continues_the_thread(store: Store) {
+    let p = setup(&store).await;
+    let (q, tutor) = asked(&store, p.zhang, "梨树梨锈病怎么治", "农业技术", now()).await;
+    let question = store.question(q).await.unwrap().unwrap();
+    drain(&store).await;
+    let card = card_message(&store, q, tutor).await;
+    let source = |chat_id, message_id, text| RelaySource {
+        chat_id,
+        message_id,
+        kind: storage::MessageKind::Text,
+        text: Some(text),
+    };
+
+    // A stranger's reply changes nothing and queues nothing.
+    let r = store
+        .reply_in_thread(p.sun, card, source(chat(6), msg_id(), "我来答"), now())
+        .await;
+    assert_eq!(refused(r), QuestionRefusal::UnknownMessage);
+    assert!(drain(&store).await.is_empty());
+
+    // The tutor's answer is recorded and answers at once; its copy is queued for the cadre.
+    let answer = msg_id();
+    let relayed = store
+        .reply_in_thread(p.qian, card, source(chat(5), answer, "喷三唑酮"), now())
+        .await
+        .unwrap();
+    assert!(relayed.first_answer);
+    assert_eq!(relayed.plan.to_name, "张三");
+    assert_eq!(
+        store.question(q).await.unwrap().unwrap().status,
+        QuestionStatus::Answered
+    );
+    let queued = drain(&store).await;
+    assert!(
+        queued.contains(&(
+            chat(1),
+            Notification::QuestionRelay {
+                question_id: q,
+                from_chat: chat(5),
+                from_message: answer,
+                to_person: p.zhang,
+                reply_to: Some(question.message_id),
+                rate: true,
+            }
+        )),
+        "{queued:?}"
+    );
+    assert!(
+        queued
+            .iter()
+            .any(|(c, n)| *c == chat(5) && matches!(n, Notification::QuestionCard { .. })),
+        "the card says it is answered: {queued:?}"
+    );
+
+    // Until the sender records the copy, a reply to it is unknown; then it continues.
+    let copy = msg_id();
+    let r = store.plan_relay(p.zhang, chat(1), copy).await;
+    assert_eq!(refused(r), QuestionRefusal::UnknownMessage);
+    store
+        .record_copy(q, p.zhang, chat(1), copy, (chat(5), answer), true, now())
+        .await
+        .unwrap();
+    let plan = store.plan_relay(p.zhang, chat(1), copy).await.unwrap();
+    assert_eq!((plan.to_person_id, plan.reply_to), (p.qian, Some(answer)));
+    // The tutor replying to his own answer reaches the cadre under its copy.
+    let plan = store.plan_relay(p.qian, chat(5), answer).await.unwrap();
+    assert_eq!((plan.to_person_id, plan.reply_to), (p.zhang, Some(copy)));
+    // A later answer only relays.
+    let relayed = store
+        .reply_in_thread(
+            p.qian,
+            answer,
+            source(chat(5), msg_id(), "十天后再喷"),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(!relayed.first_answer);
+    let queued = drain(&store).await;
+    assert!(
+        matches!(queued.as_slice(), [(c, Notification::QuestionRelay { reply_to, .. })] if *c == chat(1) && *reply_to == Some(copy)),
+        "{queued:?}"
+    );
+    let texts: Vec<Option<String>> = store
+        .thread(q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            Some("梨树梨锈病怎么治".to_string()),
+            Some("喷三唑酮".to_string()),
+            Some("十天后再喷".to_string())
+        ]
+    );
+}
+
+async fn a_fresh_card_queues_the_threads_attachments_once(store: Store) {
+    let p = setup(&store).await;
+    let message_id = msg_id();
+    let q = store
+        .create_question(
+            NewQuestion {
+                person_id: p.zhang,
+                chat_id: chat(1),
+                message_id,
+                kind: storage::MessageKind::parse("photo"),
+                text: "叶子上有锈色斑点",
+                file_id: Some("leaf-1"),
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    store
+        .submit_question(q, p.zhang, "农业技术", None, now())
+        .await
+        .unwrap();
+    drain(&store).await;
+    let card = msg_id();
+    assert!(
+        store
+            .record_card(q, p.qian, chat(5), card, true, 5, now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        drain(&store).await,
+        [(
+            chat(5),
+            Notification::QuestionAttachment {
+                question_id: q,
+                from_chat: chat(1),
+                from_message: message_id,
+                to_person: p.qian,
+                card_message: card,
+            }
+        )]
+    );
+    // Recorded already (an edit of the card): nothing again.
+    assert!(
+        !store
+            .record_card(q, p.qian, chat(5), card, true, 5, now())
+            .await
+            .unwrap()
+    );
+    assert!(drain(&store).await.is_empty());
+    // Replying to the delivered photo answers, under the cadre's photo.
+    let photo = msg_id();
+    store
+        .record_copy(
+            q,
+            p.qian,
+            chat(5),
+            photo,
+            (chat(1), message_id),
+            false,
+            now(),
+        )
+        .await
+        .unwrap();
+    let plan = store.plan_relay(p.qian, chat(5), photo).await.unwrap();
+    assert_eq!(
+        (plan.to_person_id, plan.reply_to),
+        (p.zhang, Some(message_id))
     );
 }

@@ -36,10 +36,16 @@ async fn approval_digest_lists_waiting_requests_once_per_period_and_its_buttons_
         }
     };
     t.ask(&cadre, "/leave 11-27 11-28 回家照顾生病的父亲").await;
-    t.reply(&township).await; // the card
+    let card = t.reply(&township).await;
+    assert!(card.text().unwrap().contains("#1"), "{card}");
+    // The clock jumps hours below: let the sender record the card as sent first, or its
+    // lease would run out on the test clock mid-send and the card go out twice.
+    settled(&t).await;
     t.clock.advance(Duration::hours(2));
     t.ask(&cadre, "/leave 12-10 12-11 参加培训").await;
-    t.reply(&township).await;
+    let card = t.reply(&township).await;
+    assert!(card.text().unwrap().contains("#2"), "{card}");
+    settled(&t).await;
     assert_eq!(
         run(1).await,
         "approval-reminder: 0 digests queued",
@@ -51,6 +57,7 @@ async fn approval_digest_lists_waiting_requests_once_per_period_and_its_buttons_
     assert_eq!(run(2).await, "approval-reminder: 1 digest queued");
     t.app.wake_sender();
     let digest = t.reply(&township).await;
+    settled(&t).await;
     let text = digest.text().unwrap();
     assert!(text.contains("有 1 份请假申请"), "{text}");
     assert!(text.contains("#1 张三：2026-11-27 至 2026-11-28"), "{text}");
@@ -80,4 +87,18 @@ async fn approval_digest_lists_waiting_requests_once_per_period_and_its_buttons_
     let told = t.reply(&cadre).await;
     assert!(told.text().unwrap().contains("已批准"), "{told}");
     t.stop().await;
+}
+
+/// Waits until the outbox has nothing pending (everything sent was recorded as sent).
+async fn settled(t: &TestApp) {
+    for _ in 0..200 {
+        if t.store().outbox_counts().await.unwrap().0 == 0 {
+            return;
+        }
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    panic!(
+        "the outbox did not settle: {:?}",
+        t.store().outbox_counts().await
+    );
 }

@@ -26,6 +26,7 @@ on_both_engines!(
     topic_without_tutor_goes_to_an_admin_or_the_default_tutor,
     replies_to_unknown_messages_get_help_and_strangers_change_nothing,
     questions_lists_own_questions_and_the_tutors_queue,
+    an_answer_that_cannot_be_delivered_is_reported_to_its_writer,
 );
 
 const SILENCE: StdDuration = StdDuration::from_millis(400);
@@ -248,6 +249,9 @@ async fn answers_and_follow_ups_travel_as_replies_both_ways_in_any_form(engine: 
     assert_eq!(card.button_texts(), ["转交"]);
 
     // The cadre replies to the answer: the tutor gets it as a reply to his answer.
+    // A reply to a copy continues the thread once the sender recorded the copy, right after
+    // Telegram accepted it: let that happen, as it does before a person can read it.
+    settle(&t).await;
     let follow_update = updates::reply_to(&zhang, "叶片背面有黄色粉末，是这个病吗？", &copied);
     let follow_up_id = updates::message_id(&follow_update);
     t.send(follow_update);
@@ -261,6 +265,7 @@ async fn answers_and_follow_ups_travel_as_replies_both_ways_in_any_form(engine: 
     let confirm = next_where(&t, zhang.id, |c| c.method == "sendMessage").await;
     assert_eq!(confirm.text(), Some("✅ 已转给 钱七。"));
     let follow_msg = message_of(&t, qian.id, &follow);
+    settle(&t).await;
 
     // The tutor answers the follow-up with a photo, a voice message and a file.
     let photo = updates::photo(&qian, "rust-leaf", Some("对，就是梨锈病，看这张图"), None);
@@ -328,6 +333,8 @@ async fn photo_question_arrives_with_its_photo_under_the_card(engine: Engine) {
     );
     // Replying to the photo answers too, as a reply to the cadre's photo.
     let photo_msg = message_of(&t, qian.id, &photo);
+    // Replied to once the sender recorded it (see `settle`).
+    settle(&t).await;
     let copy = answer(&t, &qian, &photo_msg, "这是梨锈病，喷三唑酮", &zhang).await;
     assert_eq!(
         copy.body["reply_parameters"]["message_id"],
@@ -861,5 +868,24 @@ async fn questions_lists_own_questions_and_the_tutors_queue(engine: Engine) {
     assert!(text_contains(&mine, "· 已回答 ·"), "{mine}");
     let help = t.ask(&zhang, "/help").await;
     assert!(text_contains(&help, "/ask") && text_contains(&help, "/questions"));
+    t.stop().await;
+}
+
+async fn an_answer_that_cannot_be_delivered_is_reported_to_its_writer(engine: Engine) {
+    let t = start(engine).await;
+    let (zhang, qian) = (zhang(), qian());
+    let asked = ask(&t, &zhang, "梨树梨锈病怎么治", "农业技术", &qian).await;
+    // The cadre blocked the bot meanwhile: the copy is refused.
+    t.tg.fail_next("copyMessage", fakebot::Failure::Forbidden, 1);
+    t.send(updates::reply_to(
+        &qian,
+        "发病初期喷施三唑酮",
+        asked.card.message().unwrap(),
+    ));
+    let confirm = next_where(&t, qian.id, |c| c.method == "sendMessage").await;
+    assert_eq!(confirm.text(), Some("✅ 已转给 张三。"));
+    let failed = next_where(&t, qian.id, |c| text_contains(c, "没有送达")).await;
+    assert_eq!(failed.text(), Some("没有送达 张三，请稍后再发一次。"));
+    settle(&t).await;
     t.stop().await;
 }
