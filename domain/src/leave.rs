@@ -7,6 +7,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::notify::Notification;
 use crate::units::{Level, UnitPath};
 
 /// Configured leave policy (`[leave]` in the configuration file).
@@ -259,6 +260,34 @@ pub enum ChainError {
     NoApprover { level: Level },
 }
 
+/// The one "no approver here, go up" walk: who decides a step required at `level` for
+/// someone in `unit`. It starts at `unit`'s ancestor at `level` (or `unit` itself when it is
+/// higher) and goes up to the nearest unit with an approver; the levels passed over on the
+/// way (from `level` up to, not including, the deciding one) come back lower first. Used
+/// when the chain is resolved at submission and again whenever a step opens.
+pub fn pass_up(
+    level: Level,
+    unit: &UnitPath,
+    has_approver: impl Fn(&UnitPath) -> bool,
+) -> Result<(UnitPath, Vec<Level>), ChainError> {
+    // The unit and its ancestors, city first; index = depth - 1.
+    let ancestors: Vec<UnitPath> = unit.prefixes().collect();
+    let start_depth = level.depth().min(ancestors.len());
+    let found = ancestors[..start_depth]
+        .iter()
+        .rev()
+        .find(|u| has_approver(u))
+        .ok_or(ChainError::NoApprover { level })?;
+    let decided_at = found.level();
+    let passed: Vec<Level> = Level::ALL
+        .iter()
+        .rev()
+        .copied()
+        .filter(|l| l.depth() <= level.depth() && l.depth() > decided_at.depth())
+        .collect();
+    Ok((found.clone(), passed))
+}
+
 /// Maps required `levels` onto the cadre's ancestor units.
 ///
 /// For each level the cadre's ancestor at that level decides; a cadre attached higher up
@@ -280,25 +309,9 @@ pub fn resolve_chain(
         return Err(ChainError::NoLevels);
     }
 
-    // The cadre's unit and its ancestors, city first; index = depth - 1.
-    let ancestors: Vec<UnitPath> = cadre_unit.prefixes().collect();
     let mut steps: Vec<ChainStep> = Vec::new();
     for level in required {
-        let start_depth = level.depth().min(ancestors.len());
-        let found = ancestors[..start_depth]
-            .iter()
-            .rev()
-            .find(|unit| has_approver(unit))
-            .ok_or(ChainError::NoApprover { level })?;
-        let decided_at = found.level();
-        // Every required-or-missing level from `level` up to (not including) the one
-        // that decides was passed over.
-        let escalated_from: Vec<Level> = Level::ALL
-            .iter()
-            .rev()
-            .copied()
-            .filter(|l| l.depth() <= level.depth() && l.depth() > decided_at.depth())
-            .collect();
+        let (found, escalated_from) = pass_up(level, cadre_unit, &has_approver)?;
         match steps.last_mut() {
             // Units only move up along the chain, so "not higher" means the same unit.
             Some(last) if found.segments().len() >= last.unit.segments().len() => {
@@ -311,13 +324,450 @@ pub fn resolve_chain(
                     .sort_by_key(|l| std::cmp::Reverse(l.depth()));
             }
             _ => steps.push(ChainStep {
-                level: decided_at,
-                unit: found.clone(),
+                level: found.level(),
+                unit: found,
                 escalated_from,
             }),
         }
     }
     Ok(steps)
+}
+
+// ---------------------------------------------------------------------------------------
+// Decisions: a request's state in, a transition (what to write, what to send) out.
+// ---------------------------------------------------------------------------------------
+
+/// Who acts: a person's id on the roster.
+pub type ActorId = i64;
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaveStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Cancelled,
+}
+
+impl LeaveStatus {
+    pub const ALL: [LeaveStatus; 4] = [
+        LeaveStatus::Pending,
+        LeaveStatus::Approved,
+        LeaveStatus::Rejected,
+        LeaveStatus::Cancelled,
+    ];
+
+    /// The stored name (`pending` …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaveStatus::Pending => "pending",
+            LeaveStatus::Approved => "approved",
+            LeaveStatus::Rejected => "rejected",
+            LeaveStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LeaveStatus> {
+        LeaveStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Where one level of a request stands: `Waiting` until it opens, `Pending` while its
+/// approvers hold cards, then decided (or cancelled with the request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepStatus {
+    Waiting,
+    Pending,
+    Approved,
+    Rejected,
+    Cancelled,
+}
+
+impl StepStatus {
+    pub const ALL: [StepStatus; 5] = [
+        StepStatus::Waiting,
+        StepStatus::Pending,
+        StepStatus::Approved,
+        StepStatus::Rejected,
+        StepStatus::Cancelled,
+    ];
+
+    /// The stored name (`waiting` …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Waiting => "waiting",
+            StepStatus::Pending => "pending",
+            StepStatus::Approved => "approved",
+            StepStatus::Rejected => "rejected",
+            StepStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StepStatus> {
+        StepStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Why a leave operation changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeaveRefusal {
+    /// A request breaks a rule (any but the overlap, which is [`LeaveRefusal::Overlaps`]).
+    #[error(transparent)]
+    Rule(LeaveRuleError),
+    #[error("overlaps leave from {start} to {end}")]
+    Overlaps { start: NaiveDate, end: NaiveDate },
+    /// Nobody up to the city could decide the request.
+    #[error("no approver at the {level} level or any unit above it")]
+    NoApprover { level: Level },
+    #[error("no such request")]
+    NotFound,
+    #[error("not the presser's request or card")]
+    NotYours,
+    /// The level was decided already (first decision wins), or the request moved on.
+    #[error("already decided")]
+    AlreadyDecided {
+        status: LeaveStatus,
+        by: Option<String>,
+    },
+    #[error("request is no longer pending")]
+    NotPending,
+}
+
+impl From<LeaveRuleError> for LeaveRefusal {
+    fn from(e: LeaveRuleError) -> Self {
+        match e {
+            LeaveRuleError::Overlaps { start, end } => LeaveRefusal::Overlaps { start, end },
+            other => LeaveRefusal::Rule(other),
+        }
+    }
+}
+
+impl From<ChainError> for LeaveRefusal {
+    fn from(e: ChainError) -> Self {
+        match e {
+            ChainError::NoApprover { level } => LeaveRefusal::NoApprover { level },
+            // A valid policy always names levels; an empty rule must not grant leave.
+            ChainError::NoLevels => LeaveRefusal::NoApprover {
+                level: Level::Township,
+            },
+        }
+    }
+}
+
+/// The outcome of a decision, for the decider's confirmation and the cadre's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    Forwarded,
+    Approved,
+    Rejected,
+}
+
+/// One level of a request as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepState {
+    pub step: i64,
+    pub level: Level,
+    pub unit: UnitPath,
+    pub escalated_from: Vec<Level>,
+    pub status: StepStatus,
+    /// The name of who decided it.
+    pub decided_by: Option<String>,
+}
+
+/// A card sent to `approver` for `step`. `authorised`: he is still an active approver, so
+/// the card lets him decide (a card of someone since deactivated only shows the state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Card {
+    pub step: i64,
+    pub approver: ActorId,
+    pub authorised: bool,
+}
+
+/// Everything a decision about one request looks at, loaded under the request's lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaveState {
+    pub id: i64,
+    pub owner: ActorId,
+    pub status: LeaveStatus,
+    /// The level deciding now (or that decided last).
+    pub step: i64,
+    pub steps: Vec<StepState>,
+    pub cards: Vec<Card>,
+    /// Approvers who can receive a card (active, registered), by unit, for the units the
+    /// request's steps can pass up to. Units without any are absent.
+    pub approvers: Approvers,
+}
+
+/// Approvers by unit, each list in a stable order.
+pub type Approvers = std::collections::HashMap<UnitPath, Vec<ActorId>>;
+
+/// What an approver does with a card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Approve { step: i64 },
+    Reject { step: i64, reason: String },
+}
+
+/// A change of one step's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepChange {
+    Decided {
+        step: i64,
+        status: StepStatus,
+        by: ActorId,
+    },
+    /// The step opens at `unit` (where [`pass_up`] found an approver), now pending.
+    Opened {
+        step: i64,
+        level: Level,
+        unit: UnitPath,
+        escalated_from: Vec<Level>,
+    },
+    Cancelled {
+        step: i64,
+    },
+}
+
+/// A notification to queue for a person, in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub to: ActorId,
+    pub notification: Notification,
+    /// Set for cards: a card queued again is sent as an edit of the one already sent.
+    pub dedup_key: Option<String>,
+}
+
+impl Notice {
+    /// The card of `request_id` at `step` for `approver`, one per approver and step.
+    pub fn card(request_id: i64, step: i64, approver: ActorId) -> Notice {
+        Notice {
+            to: approver,
+            notification: Notification::LeaveCard {
+                request_id,
+                step,
+                approver_id: approver,
+            },
+            dedup_key: Some(format!("leave-card:{request_id}:{step}:{approver}")),
+        }
+    }
+
+    fn to_cadre(to: ActorId, notification: Notification) -> Notice {
+        Notice {
+            to,
+            notification,
+            dedup_key: None,
+        }
+    }
+}
+
+/// What a decision writes and sends. Notices go out in this order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The request's status and current step afterwards.
+    pub status: LeaveStatus,
+    pub step: i64,
+    /// Set on rejection.
+    pub reject_reason: Option<String>,
+    pub step_changes: Vec<StepChange>,
+    /// Cards to record (the record of who may decide), as (step, approver).
+    pub new_cards: Vec<(i64, ActorId)>,
+    pub notices: Vec<Notice>,
+    /// The decision's outcome; `None` for a cancellation.
+    pub decided: Option<Decided>,
+    /// A step opened with nobody up to the city to decide it: the request waits.
+    pub unattended: Option<i64>,
+}
+
+/// Who decides `step` when it opens: [`pass_up`] from its unit (approvers may have gone
+/// since submission), keeping the levels already passed over.
+fn open_step(step: &StepState, approvers: &Approvers) -> Option<(StepChange, Vec<ActorId>)> {
+    let has = |u: &UnitPath| approvers.get(u).is_some_and(|a| !a.is_empty());
+    let (unit, passed) = pass_up(step.unit.level(), &step.unit, has).ok()?;
+    let mut escalated_from = step.escalated_from.clone();
+    for l in passed {
+        if !escalated_from.contains(&l) {
+            escalated_from.push(l);
+        }
+    }
+    escalated_from.sort_by_key(|l| std::cmp::Reverse(l.depth()));
+    let cards = approvers.get(&unit).cloned().unwrap_or_default();
+    let change = StepChange::Opened {
+        step: step.step,
+        level: unit.level(),
+        unit,
+        escalated_from,
+    };
+    Some((change, cards))
+}
+
+/// The card notices of every card of `step` (an edit where already sent).
+fn refresh(state: &LeaveState, step: i64) -> impl Iterator<Item = Notice> + '_ {
+    let mut holders: Vec<ActorId> = state
+        .cards
+        .iter()
+        .filter(|c| c.step == step)
+        .map(|c| c.approver)
+        .collect();
+    holders.sort_unstable();
+    holders.dedup();
+    holders
+        .into_iter()
+        .map(move |a| Notice::card(state.id, step, a))
+}
+
+/// An approver's 批准 or 驳回 on the card of `step`. Refused unless he holds an authorised
+/// card of that step (`NotYours`), and unless that step is the one deciding now
+/// (`AlreadyDecided`, naming who decided it). Approval opens the next level, or approves
+/// the request at the last; rejection ends it. Every card of the step is refreshed and the
+/// cadre told.
+pub fn decide(
+    state: &LeaveState,
+    actor: ActorId,
+    action: Decision,
+) -> Result<Transition, LeaveRefusal> {
+    let step = match &action {
+        Decision::Approve { step } | Decision::Reject { step, .. } => *step,
+    };
+    let holds = state
+        .cards
+        .iter()
+        .any(|c| c.step == step && c.approver == actor && c.authorised);
+    if !holds {
+        return Err(LeaveRefusal::NotYours);
+    }
+    if state.status != LeaveStatus::Pending || state.step != step {
+        let by = state
+            .steps
+            .iter()
+            .find(|s| s.step == step)
+            .and_then(|s| s.decided_by.clone());
+        return Err(LeaveRefusal::AlreadyDecided {
+            status: state.status,
+            by,
+        });
+    }
+    let mut t = Transition {
+        status: state.status,
+        step,
+        reject_reason: None,
+        step_changes: vec![],
+        new_cards: vec![],
+        notices: vec![],
+        decided: None,
+        unattended: None,
+    };
+    let decided = match action {
+        Decision::Reject { reason, .. } => {
+            t.step_changes.push(StepChange::Decided {
+                step,
+                status: StepStatus::Rejected,
+                by: actor,
+            });
+            t.status = LeaveStatus::Rejected;
+            t.reject_reason = Some(reason);
+            Decided::Rejected
+        }
+        Decision::Approve { .. } => {
+            t.step_changes.push(StepChange::Decided {
+                step,
+                status: StepStatus::Approved,
+                by: actor,
+            });
+            match state.steps.iter().find(|s| s.step == step + 1) {
+                Some(next) => {
+                    t.step = next.step;
+                    match open_step(next, &state.approvers) {
+                        Some((change, cards)) => {
+                            t.step_changes.push(change);
+                            for a in cards {
+                                t.new_cards.push((next.step, a));
+                                t.notices.push(Notice::card(state.id, next.step, a));
+                            }
+                        }
+                        None => t.unattended = Some(next.step),
+                    }
+                    Decided::Forwarded
+                }
+                None => {
+                    t.status = LeaveStatus::Approved;
+                    Decided::Approved
+                }
+            }
+        }
+    };
+    t.notices.extend(refresh(state, step));
+    let request_id = state.id;
+    let note = match decided {
+        Decided::Forwarded => Notification::LeaveForwarded { request_id },
+        Decided::Approved => Notification::LeaveApproved { request_id },
+        Decided::Rejected => Notification::LeaveRejected { request_id },
+    };
+    t.notices.push(Notice::to_cadre(state.owner, note));
+    t.decided = Some(decided);
+    Ok(t)
+}
+
+/// The cadre withdraws his own pending request; the open cards are refreshed to say so.
+pub fn cancel(state: &LeaveState, actor: ActorId) -> Result<Transition, LeaveRefusal> {
+    if state.owner != actor {
+        return Err(LeaveRefusal::NotYours);
+    }
+    if state.status != LeaveStatus::Pending {
+        return Err(LeaveRefusal::NotPending);
+    }
+    Ok(Transition {
+        status: LeaveStatus::Cancelled,
+        step: state.step,
+        reject_reason: None,
+        step_changes: vec![StepChange::Cancelled { step: state.step }],
+        new_cards: vec![],
+        notices: refresh(state, state.step).collect(),
+        decided: None,
+        unattended: None,
+    })
+}
+
+/// What a submission needs to know, loaded in its transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitState {
+    pub cadre_unit: UnitPath,
+    /// The person's pending and approved leave.
+    pub existing: Vec<ExistingLeave>,
+    /// Approvers by unit, for the cadre's unit and its ancestors.
+    pub approvers: Approvers,
+}
+
+/// A request accepted: its length, its chain (step 0 opened) and the first cards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub days: u32,
+    pub chain: Vec<ChainStep>,
+    /// Approvers of step 0, who get a card each.
+    pub first_cards: Vec<ActorId>,
+}
+
+/// A cadre's request: the rules ([`check_request`]), then the chain ([`resolve_chain`])
+/// over the approvers there are.
+pub fn submit(
+    draft: &LeaveRequestDraft,
+    today: NaiveDate,
+    state: &SubmitState,
+    policy: &LeavePolicy,
+) -> Result<Submission, LeaveRefusal> {
+    let days = check_request(draft, today, &state.existing, policy)?;
+    let levels = approval_levels(policy, days);
+    let has = |u: &UnitPath| state.approvers.get(u).is_some_and(|a| !a.is_empty());
+    let chain = resolve_chain(&levels, &state.cadre_unit, has)?;
+    let first_cards = chain
+        .first()
+        .and_then(|s| state.approvers.get(&s.unit))
+        .cloned()
+        .unwrap_or_default();
+    Ok(Submission {
+        days,
+        chain,
+        first_cards,
+    })
 }
 
 #[cfg(test)]
