@@ -1289,4 +1289,540 @@ mod tests {
         let shuffled = resolve_chain(&[City, Township, County, Township], &u(VILLAGE), &all);
         assert_eq!(sorted, shuffled);
     }
+
+    // ---- decisions ---------------------------------------------------------------------
+
+    const CADRE: ActorId = 1;
+    const LI: ActorId = 2; // township
+    const SUN: ActorId = 6; // township, second approver
+    const WANG: ActorId = 3; // county
+    const ZHAO: ActorId = 4; // city
+    const GONE: ActorId = 7; // township, deactivated since his card was sent
+    const REQ: i64 = 10;
+
+    fn all_approvers() -> Approvers {
+        [
+            (u(TOWNSHIP), vec![LI, SUN]),
+            (u(COUNTY), vec![WANG]),
+            (u(CITY), vec![ZHAO]),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    fn st(n: i64, level: Level, unit: &str, status: StepStatus, by: Option<&str>) -> StepState {
+        StepState {
+            step: n,
+            level,
+            unit: u(unit),
+            escalated_from: vec![],
+            status,
+            decided_by: by.map(str::to_string),
+        }
+    }
+
+    fn card(step: i64, approver: ActorId) -> Card {
+        Card {
+            step,
+            approver,
+            authorised: approver != GONE,
+        }
+    }
+
+    /// A two-level request (township, county) pending at the township.
+    fn at_township() -> LeaveState {
+        LeaveState {
+            id: REQ,
+            owner: CADRE,
+            status: LeaveStatus::Pending,
+            step: 0,
+            steps: vec![
+                st(0, Township, TOWNSHIP, StepStatus::Pending, None),
+                st(1, County, COUNTY, StepStatus::Waiting, None),
+            ],
+            cards: vec![card(0, LI), card(0, SUN), card(0, GONE)],
+            approvers: all_approvers(),
+        }
+    }
+
+    /// The same request after 李四 approved: pending at the county.
+    fn at_county() -> LeaveState {
+        let mut s = at_township();
+        s.step = 1;
+        s.steps[0] = st(0, Township, TOWNSHIP, StepStatus::Approved, Some("李四"));
+        s.steps[1].status = StepStatus::Pending;
+        s.cards.push(card(1, WANG));
+        s
+    }
+
+    fn approve(step: i64) -> Decision {
+        Decision::Approve { step }
+    }
+
+    fn reject(step: i64) -> Decision {
+        Decision::Reject {
+            step,
+            reason: "任务重".into(),
+        }
+    }
+
+    fn refreshed(step: i64, approvers: &[ActorId]) -> Vec<Notice> {
+        approvers
+            .iter()
+            .map(|a| Notice::card(REQ, step, *a))
+            .collect()
+    }
+
+    fn told(n: Notification) -> Notice {
+        Notice {
+            to: CADRE,
+            notification: n,
+            dedup_key: None,
+        }
+    }
+
+    #[test]
+    fn decisions_move_the_request() {
+        let forwarded = Transition {
+            status: LeaveStatus::Pending,
+            step: 1,
+            reject_reason: None,
+            step_changes: vec![
+                StepChange::Decided {
+                    step: 0,
+                    status: StepStatus::Approved,
+                    by: LI,
+                },
+                StepChange::Opened {
+                    step: 1,
+                    level: County,
+                    unit: u(COUNTY),
+                    escalated_from: vec![],
+                },
+            ],
+            new_cards: vec![(1, WANG)],
+            notices: [
+                refreshed(1, &[WANG]),
+                refreshed(0, &[LI, SUN, GONE]),
+                vec![told(Notification::LeaveForwarded { request_id: REQ })],
+            ]
+            .concat(),
+            decided: Some(Decided::Forwarded),
+            unattended: None,
+        };
+        let approved = Transition {
+            status: LeaveStatus::Approved,
+            step: 1,
+            reject_reason: None,
+            step_changes: vec![StepChange::Decided {
+                step: 1,
+                status: StepStatus::Approved,
+                by: WANG,
+            }],
+            new_cards: vec![],
+            notices: [
+                refreshed(1, &[WANG]),
+                vec![told(Notification::LeaveApproved { request_id: REQ })],
+            ]
+            .concat(),
+            decided: Some(Decided::Approved),
+            unattended: None,
+        };
+        let rejected = |step, by, holders: &[ActorId]| Transition {
+            status: LeaveStatus::Rejected,
+            step,
+            reject_reason: Some("任务重".into()),
+            step_changes: vec![StepChange::Decided {
+                step,
+                status: StepStatus::Rejected,
+                by,
+            }],
+            new_cards: vec![],
+            notices: [
+                refreshed(step, holders),
+                vec![told(Notification::LeaveRejected { request_id: REQ })],
+            ]
+            .concat(),
+            decided: Some(Decided::Rejected),
+            unattended: None,
+        };
+        let cases = [
+            (
+                "township approves: on to the county",
+                at_township(),
+                LI,
+                approve(0),
+                forwarded,
+            ),
+            (
+                "county approves the last level",
+                at_county(),
+                WANG,
+                approve(1),
+                approved,
+            ),
+            (
+                "township rejects",
+                at_township(),
+                SUN,
+                reject(0),
+                rejected(0, SUN, &[LI, SUN, GONE]),
+            ),
+            (
+                "county rejects",
+                at_county(),
+                WANG,
+                reject(1),
+                rejected(1, WANG, &[WANG]),
+            ),
+        ];
+        for (name, state, actor, action, want) in cases {
+            assert_eq!(decide(&state, actor, action), Ok(want), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_step_without_approver_passes_up_when_it_opens() {
+        let mut state = at_township();
+        state.approvers.remove(&u(COUNTY));
+        let t = decide(&state, LI, approve(0)).unwrap();
+        assert_eq!(
+            t.step_changes[1],
+            StepChange::Opened {
+                step: 1,
+                level: City,
+                unit: u(CITY),
+                escalated_from: vec![County],
+            }
+        );
+        assert_eq!(t.new_cards, vec![(1, ZHAO)]);
+        assert_eq!(t.notices[0], Notice::card(REQ, 1, ZHAO));
+        // Levels passed over at submission are kept.
+        state.steps[1].escalated_from = vec![Township];
+        let t = decide(&state, LI, approve(0)).unwrap();
+        assert!(matches!(
+            &t.step_changes[1],
+            StepChange::Opened { escalated_from, .. } if *escalated_from == [Township, County]
+        ));
+        // Nobody up to the city: the request moves on and waits, the cadre is told.
+        state.approvers.clear();
+        let t = decide(&state, LI, approve(0)).unwrap();
+        assert_eq!((t.step, t.unattended), (1, Some(1)));
+        assert!(t.new_cards.is_empty());
+        assert_eq!(t.step_changes.len(), 1);
+        assert_eq!(t.decided, Some(Decided::Forwarded));
+    }
+
+    #[test]
+    fn decisions_refused() {
+        let mut cancelled = at_township();
+        cancelled.status = LeaveStatus::Cancelled;
+        cancelled.steps[0].status = StepStatus::Cancelled;
+        let mut rejected = at_county();
+        rejected.status = LeaveStatus::Rejected;
+        rejected.steps[1] = st(1, County, COUNTY, StepStatus::Rejected, Some("王五"));
+        let decided = |status, by: Option<&str>| LeaveRefusal::AlreadyDecided {
+            status,
+            by: by.map(str::to_string),
+        };
+        let cases = [
+            (
+                "county approver on the township card",
+                at_township(),
+                WANG,
+                approve(0),
+                LeaveRefusal::NotYours,
+            ),
+            (
+                "the cadre himself",
+                at_township(),
+                CADRE,
+                approve(0),
+                LeaveRefusal::NotYours,
+            ),
+            (
+                "the cadre rejecting",
+                at_township(),
+                CADRE,
+                reject(0),
+                LeaveRefusal::NotYours,
+            ),
+            (
+                "a card of the next level, not yet opened",
+                at_township(),
+                LI,
+                approve(1),
+                LeaveRefusal::NotYours,
+            ),
+            (
+                "a step that does not exist",
+                at_township(),
+                LI,
+                approve(7),
+                LeaveRefusal::NotYours,
+            ),
+            (
+                "a deactivated approver's card",
+                at_township(),
+                GONE,
+                approve(0),
+                LeaveRefusal::NotYours,
+            ),
+            (
+                "pressed again after approving",
+                at_county(),
+                LI,
+                approve(0),
+                decided(LeaveStatus::Pending, Some("李四")),
+            ),
+            (
+                "the other township approver, too late",
+                at_county(),
+                SUN,
+                reject(0),
+                decided(LeaveStatus::Pending, Some("李四")),
+            ),
+            (
+                "after the cadre cancelled",
+                cancelled,
+                LI,
+                approve(0),
+                decided(LeaveStatus::Cancelled, None),
+            ),
+            (
+                "after the county rejected",
+                rejected,
+                WANG,
+                approve(1),
+                decided(LeaveStatus::Rejected, Some("王五")),
+            ),
+        ];
+        for (name, state, actor, action, want) in cases {
+            assert_eq!(decide(&state, actor, action), Err(want), "{name}");
+        }
+    }
+
+    #[test]
+    fn cancel_withdraws_a_pending_request_and_refreshes_its_cards() {
+        let want = |step, holders: &[ActorId]| Transition {
+            status: LeaveStatus::Cancelled,
+            step,
+            reject_reason: None,
+            step_changes: vec![StepChange::Cancelled { step }],
+            new_cards: vec![],
+            notices: refreshed(step, holders),
+            decided: None,
+            unattended: None,
+        };
+        let mut approved = at_county();
+        approved.status = LeaveStatus::Approved;
+        let cases = [
+            (
+                "at the township",
+                at_township(),
+                CADRE,
+                Ok(want(0, &[LI, SUN, GONE])),
+            ),
+            ("at the county", at_county(), CADRE, Ok(want(1, &[WANG]))),
+            (
+                "someone else's",
+                at_township(),
+                LI,
+                Err(LeaveRefusal::NotYours),
+            ),
+            (
+                "already approved",
+                approved,
+                CADRE,
+                Err(LeaveRefusal::NotPending),
+            ),
+        ];
+        for (name, state, actor, expected) in cases {
+            assert_eq!(cancel(&state, actor), expected, "{name}");
+        }
+        let t = cancel(&at_township(), CADRE).unwrap();
+        assert_eq!(
+            cancel(
+                &LeaveState {
+                    status: t.status,
+                    ..at_township()
+                },
+                CADRE
+            ),
+            Err(LeaveRefusal::NotPending),
+            "cancelling twice"
+        );
+    }
+
+    #[test]
+    fn submission_applies_the_rules_then_the_chain() {
+        let today = d("2026-12-01");
+        let p = LeavePolicy::default();
+        let state = |approvers: Approvers, existing: Vec<ExistingLeave>| SubmitState {
+            cadre_unit: u(VILLAGE),
+            existing,
+            approvers,
+        };
+        let booked = vec![ExistingLeave {
+            start: d("2026-12-10"),
+            end: d("2026-12-12"),
+        }];
+        let ok = |days, chain: Vec<ChainStep>, first: &[ActorId]| {
+            Ok(Submission {
+                days,
+                chain,
+                first_cards: first.to_vec(),
+            })
+        };
+        let no_township: Approvers = all_approvers()
+            .into_iter()
+            .filter(|(unit, _)| *unit != u(TOWNSHIP))
+            .collect();
+        let cases = [
+            (
+                "two days: the township",
+                draft("2026-12-01", "2026-12-02", "家事"),
+                state(all_approvers(), vec![]),
+                ok(2, vec![step(Township, TOWNSHIP, &[])], &[LI, SUN]),
+            ),
+            (
+                "four days: township then county",
+                draft("2026-12-01", "2026-12-04", "家事"),
+                state(all_approvers(), vec![]),
+                ok(
+                    4,
+                    vec![step(Township, TOWNSHIP, &[]), step(County, COUNTY, &[])],
+                    &[LI, SUN],
+                ),
+            ),
+            (
+                "no township approver: the county",
+                draft("2026-12-01", "2026-12-01", "家事"),
+                state(no_township, vec![]),
+                ok(1, vec![step(County, COUNTY, &[Township])], &[WANG]),
+            ),
+            (
+                "no approver at all",
+                draft("2026-12-01", "2026-12-01", "家事"),
+                state(Approvers::new(), vec![]),
+                Err(LeaveRefusal::NoApprover { level: Township }),
+            ),
+            (
+                "an empty approver list counts as none",
+                draft("2026-12-01", "2026-12-01", "家事"),
+                state([(u(TOWNSHIP), vec![])].into_iter().collect(), vec![]),
+                Err(LeaveRefusal::NoApprover { level: Township }),
+            ),
+            (
+                "overlap",
+                draft("2026-12-12", "2026-12-13", "家事"),
+                state(all_approvers(), booked.clone()),
+                Err(LeaveRefusal::Overlaps {
+                    start: d("2026-12-10"),
+                    end: d("2026-12-12"),
+                }),
+            ),
+            (
+                "no reason",
+                draft("2026-12-01", "2026-12-01", " "),
+                state(all_approvers(), vec![]),
+                Err(LeaveRefusal::Rule(LeaveRuleError::MissingReason)),
+            ),
+            (
+                "in the past",
+                draft("2026-11-30", "2026-12-01", "家事"),
+                state(all_approvers(), vec![]),
+                Err(LeaveRefusal::Rule(LeaveRuleError::StartInPast)),
+            ),
+            (
+                "end before start",
+                draft("2026-12-03", "2026-12-01", "家事"),
+                state(all_approvers(), vec![]),
+                Err(LeaveRefusal::Rule(LeaveRuleError::EndBeforeStart)),
+            ),
+            (
+                "too long",
+                draft("2026-12-01", "2027-01-15", "家事"),
+                state(all_approvers(), vec![]),
+                Err(LeaveRefusal::Rule(LeaveRuleError::TooLong {
+                    days: 46,
+                    max: 30,
+                })),
+            ),
+            // The rules come before the chain: a broken rule is reported even with nobody to ask.
+            (
+                "rules first",
+                draft("2026-11-30", "2026-12-01", "家事"),
+                state(Approvers::new(), vec![]),
+                Err(LeaveRefusal::Rule(LeaveRuleError::StartInPast)),
+            ),
+        ];
+        for (name, req, s, want) in cases {
+            assert_eq!(submit(&req, today, &s, &p), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn pass_up_walks_to_the_nearest_unit_with_an_approver() {
+        let cases = [
+            (
+                Township,
+                VILLAGE,
+                &[TOWNSHIP, COUNTY][..],
+                Ok((u(TOWNSHIP), vec![])),
+            ),
+            (
+                Township,
+                VILLAGE,
+                &[COUNTY],
+                Ok((u(COUNTY), vec![Township])),
+            ),
+            (
+                Township,
+                VILLAGE,
+                &[CITY],
+                Ok((u(CITY), vec![Township, County])),
+            ),
+            (County, COUNTY, &[CITY], Ok((u(CITY), vec![County]))),
+            (Township, COUNTY, &[COUNTY], Ok((u(COUNTY), vec![Township]))),
+            (
+                County,
+                VILLAGE,
+                &[TOWNSHIP],
+                Err(ChainError::NoApprover { level: County }),
+            ),
+        ];
+        for (level, from, units, want) in cases {
+            assert_eq!(
+                pass_up(level, &u(from), approvers(units)),
+                want,
+                "{level} from {from}"
+            );
+        }
+    }
+
+    #[test]
+    fn statuses_round_trip_through_their_stored_names() {
+        for s in LeaveStatus::ALL {
+            assert_eq!(LeaveStatus::parse(s.as_str()), Some(s));
+        }
+        for s in StepStatus::ALL {
+            assert_eq!(StepStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(LeaveStatus::parse("waiting"), None);
+        assert_eq!(StepStatus::parse("Pending"), None);
+    }
+
+    #[test]
+    fn rule_errors_become_refusals_with_the_overlap_its_own() {
+        let (start, end) = (d("2026-12-01"), d("2026-12-02"));
+        assert_eq!(
+            LeaveRefusal::from(LeaveRuleError::Overlaps { start, end }),
+            LeaveRefusal::Overlaps { start, end }
+        );
+        assert_eq!(
+            LeaveRefusal::from(LeaveRuleError::MissingReason),
+            LeaveRefusal::Rule(LeaveRuleError::MissingReason)
+        );
+    }
 }
