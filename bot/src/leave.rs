@@ -13,11 +13,8 @@ use domain::Role;
 use domain::attendance::local_date;
 use domain::config::Lang;
 use domain::dates::parse_date;
-use domain::leave::{
-    ExistingLeave, LeaveRequestDraft, LeaveRuleError, approval_levels, check_request, leave_days,
-    resolve_chain,
-};
-use storage::{Decided, LeaveFailure, LeaveRefusal, LeaveRequest, LeaveStatus, NewLeave, Person};
+use domain::leave::{LeaveRequestDraft, LeaveRuleError, leave_days};
+use storage::{Decided, LeaveFailure, LeaveRefusal, LeaveRequest, LeaveStatus, Person, StepStatus};
 use teloxide::prelude::*;
 use teloxide::types::{ForceReply, InlineKeyboardButton, InlineKeyboardMarkup};
 
@@ -62,7 +59,11 @@ pub async fn start(
         Ok(d) => d,
         Err(_) => return reply(&bot, &msg, bad_date(lang, second)).await,
     };
-    let _ = dialogue::clear(&app, &person).await;
+    // `/leave START END REASON` replaces any open dialogue; a failure to clear it does
+    // not stop the request.
+    if let Err(e) = dialogue::clear(&app, &person).await {
+        tracing::warn!(error = %e, person = person.id, "cannot clear the open dialogue");
+    }
     submit(&bot, &app, &msg, &person, start, end, reason.join(" ")).await
 }
 
@@ -76,7 +77,7 @@ pub async fn dialogue_step(
 ) -> HandlerResult {
     let lang = app.lang_of(&person);
     let text = msg.text().map(str::trim).unwrap_or_default().to_string();
-    if matches!(text.as_str(), "取消" | "cancel" | "Cancel") {
+    if crate::texts::is_cancel_word(&text) {
         return cancel_dialogue(bot, app, msg, person).await;
     }
     let today = today(&app);
@@ -133,11 +134,15 @@ pub async fn dialogue_step(
     reply(&bot, &msg, next.1).await
 }
 
-fn rule_text(lang: Lang, e: &LeaveRuleError) -> String {
+/// A broken rule, for a request starting on `start`.
+fn rule_text(lang: Lang, e: &LeaveRuleError, start: NaiveDate) -> String {
     match e {
         LeaveRuleError::MissingReason => tr(lang, K::LeaveMissingReason).to_string(),
         LeaveRuleError::EndBeforeStart => tr(lang, K::LeaveEndBeforeStart).to_string(),
-        LeaveRuleError::StartInPast => tr(lang, K::LeaveStartInPast).to_string(),
+        LeaveRuleError::StartInPast => fill(
+            tr(lang, K::LeaveStartInPast),
+            &[("start", &start.to_string())],
+        ),
         LeaveRuleError::TooLong { days, max } => fill(
             tr(lang, K::LeaveTooLong),
             &[("days", &days.to_string()), ("max", &max.to_string())],
@@ -156,10 +161,10 @@ fn chain_text(lang: Lang, r: &LeaveRequest) -> String {
         .iter()
         .map(|s| {
             let unit = s.unit.rsplit('/').next().unwrap_or_default();
-            let mark = match s.status.as_str() {
-                "approved" => " ✅",
-                "rejected" => " ❌",
-                "pending" if r.status == LeaveStatus::Pending => " ⏳",
+            let mark = match s.status {
+                StepStatus::Approved => " ✅",
+                StepStatus::Rejected => " ❌",
+                StepStatus::Pending if r.status == LeaveStatus::Pending => " ⏳",
                 _ => "",
             };
             let name = level_name(lang, s.level);
@@ -172,6 +177,8 @@ fn chain_text(lang: Lang, r: &LeaveRequest) -> String {
     parts.join(" → ")
 }
 
+/// Submits a request: one store operation checks the rules and resolves the chain in its
+/// transaction; this renders the answer.
 async fn submit(
     bot: &Bot,
     app: &Ctx,
@@ -182,66 +189,53 @@ async fn submit(
     reason: String,
 ) -> HandlerResult {
     let lang = app.lang_of(person);
-    let existing = match app.store.active_leaves(person.id).await {
-        Ok(e) => e,
-        Err(e) => return db_down(bot, app, msg, person, e).await,
-    };
-    let existing: Vec<ExistingLeave> = existing
-        .into_iter()
-        .map(|(start, end)| ExistingLeave { start, end })
-        .collect();
     let draft = LeaveRequestDraft {
         start,
         end,
         reason: reason.trim().to_string(),
     };
-    let policy = &app.config.leave;
-    let days = match check_request(&draft, today(app), &existing, policy) {
-        Ok(days) => days,
-        Err(e) => return reply(bot, msg, rule_text(lang, &e)).await,
-    };
-    let with_approver = match app.store.approver_unit_paths().await {
-        Ok(set) => set,
-        Err(e) => return db_down(bot, app, msg, person, e).await,
-    };
-    let levels = approval_levels(policy, days);
-    let Ok(chain) = resolve_chain(&levels, &person.unit, |u| {
-        with_approver.contains(&u.to_string())
-    }) else {
-        return reply(bot, msg, tr(lang, K::LeaveNoApprover).to_string()).await;
-    };
-    let new = NewLeave {
-        person_id: person.id,
-        start,
-        end,
-        days,
-        reason: &draft.reason,
-        chain: &chain,
-    };
-    let id = match app.store.submit_leave(new, app.clock.now()).await {
-        Ok(id) => id,
-        Err(LeaveFailure::Refused(LeaveRefusal::Overlaps { start, end })) => {
-            let e = LeaveRuleError::Overlaps { start, end };
-            return reply(bot, msg, rule_text(lang, &e)).await;
+    let now = app.clock.now();
+    let today = local_date(now, app.config.tz());
+    let submitted = app
+        .store
+        .submit_leave(person.id, &draft, &app.config.leave, today, now)
+        .await;
+    let r = match submitted {
+        Ok(r) => r,
+        Err(LeaveFailure::Refused(r)) => {
+            return reply(bot, msg, submit_refusal(lang, &r, draft.start)).await;
         }
-        Err(e) => return db_down(bot, app, msg, person, e).await,
+        Err(LeaveFailure::Storage(e)) => return db_down(bot, app, msg, person, e).await,
     };
     app.wake_sender();
-    let chain = match app.store.leave_request(id).await {
-        Ok(Some(r)) => chain_text(lang, &r),
-        _ => String::new(),
-    };
     let text = fill(
         tr(lang, K::LeaveSubmitted),
         &[
-            ("id", &id.to_string()),
-            ("start", &start.to_string()),
-            ("end", &end.to_string()),
-            ("days", &days.to_string()),
-            ("chain", &chain),
+            ("id", &r.id.to_string()),
+            ("start", &r.start.to_string()),
+            ("end", &r.end.to_string()),
+            ("days", &r.days.to_string()),
+            ("chain", &chain_text(lang, &r)),
         ],
     );
     reply(bot, msg, text).await
+}
+
+/// Why a request was not submitted, in the person's words.
+fn submit_refusal(lang: Lang, r: &LeaveRefusal, start: NaiveDate) -> String {
+    match r {
+        LeaveRefusal::Rule(e) => rule_text(lang, e, start),
+        LeaveRefusal::Overlaps { start: from, end } => rule_text(
+            lang,
+            &LeaveRuleError::Overlaps {
+                start: *from,
+                end: *end,
+            },
+            start,
+        ),
+        LeaveRefusal::NoApprover { .. } => tr(lang, K::LeaveNoApprover).to_string(),
+        other => refusal_alert(lang, other),
+    }
 }
 
 /// The approval card of `r` at `step` as one approver sees it; buttons only while he can act.
@@ -276,10 +270,10 @@ pub fn card(lang: Lang, r: &LeaveRequest, step: i64) -> (String, Option<InlineKe
     }
     text.push('\n');
     let by = s.decided_by.clone().unwrap_or_default();
-    let state = match s.status.as_str() {
-        "approved" => fill(tr(lang, K::LeaveCardApproved), &[("by", &by)]),
-        "rejected" => fill(tr(lang, K::LeaveCardRejected), &[("by", &by)]),
-        "cancelled" => tr(lang, K::LeaveCardCancelled).to_string(),
+    let state = match s.status {
+        StepStatus::Approved => fill(tr(lang, K::LeaveCardApproved), &[("by", &by)]),
+        StepStatus::Rejected => fill(tr(lang, K::LeaveCardRejected), &[("by", &by)]),
+        StepStatus::Cancelled => tr(lang, K::LeaveCardCancelled).to_string(),
         _ if r.status == LeaveStatus::Pending && r.step == step => {
             text.push_str(&fill(
                 tr(lang, K::LeaveCardAsk),
@@ -456,9 +450,10 @@ fn refusal_alert(lang: Lang, r: &LeaveRefusal) -> String {
             };
             fill(tr(lang, K::AlertAlreadyDecided), &[("by", &what)])
         }
-        LeaveRefusal::NotPending | LeaveRefusal::Overlaps { .. } => {
-            tr(lang, K::AlertStaleButton).to_string()
-        }
+        LeaveRefusal::NotPending
+        | LeaveRefusal::Overlaps { .. }
+        | LeaveRefusal::Rule(_)
+        | LeaveRefusal::NoApprover { .. } => tr(lang, K::AlertStaleButton).to_string(),
     }
 }
 
@@ -532,7 +527,7 @@ pub async fn reject_reason(
 ) -> HandlerResult {
     let lang = app.lang_of(&person);
     let reason = msg.text().map(str::trim).unwrap_or_default();
-    if matches!(reason, "取消" | "cancel" | "Cancel") {
+    if crate::texts::is_cancel_word(reason) {
         return cancel_dialogue(bot, app, msg, person).await;
     }
     if reason.is_empty() {
@@ -553,7 +548,11 @@ pub async fn reject_reason(
         // Keep the dialogue: the approver can send the reason again.
         return db_down(&bot, &app, &msg, &person, e).await;
     }
-    let _ = dialogue::clear(&app, &person).await;
+    if let Err(e) = dialogue::clear(&app, &person).await {
+        // The decision stands; the approver's next message may be taken as a reason again
+        // and is then refused as already decided.
+        tracing::warn!(error = %e, person = person.id, "cannot clear the reject dialogue");
+    }
     match result {
         Ok(_) => {
             app.wake_sender();

@@ -36,7 +36,7 @@ mod updates;
 
 pub use group::GroupStats;
 pub use jobs::TickEnd;
-pub use leave::{Decided, LeaveRefusal, LeaveRequest, LeaveStatus, LeaveStep, NewLeave};
+pub use leave::{Decided, LeaveRefusal, LeaveRequest, LeaveStatus, LeaveStep, StepStatus};
 pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded};
 pub use outbox::{Delivery, OutboxItem};
 pub use people::{ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};

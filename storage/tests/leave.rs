@@ -4,11 +4,13 @@ mod common;
 
 use chrono::{Duration, NaiveDate};
 use common::{ROSTER, entries, now};
+use domain::Level;
 use domain::attendance::Month;
-use domain::leave::{ChainStep, LeavePolicy, approval_levels, resolve_chain};
+use domain::attendance::local_date;
+use domain::config::Config;
+use domain::leave::{LeavePolicy, LeaveRequestDraft, LeaveRuleError};
 use domain::notify::Notification;
-use domain::{Level, UnitPath};
-use storage::{Decided, LeaveFailure, LeaveRefusal, LeaveStatus, NewLeave, Store};
+use storage::{Decided, LeaveFailure, LeaveRefusal, LeaveStatus, StepStatus, Store};
 
 on_both_engines!(
     three_level_request_walks_township_county_city,
@@ -18,6 +20,10 @@ on_both_engines!(
     overlapping_request_is_refused_and_cancel_frees_the_dates,
     level_without_approver_escalates_and_says_so,
     approved_leave_feeds_the_month,
+    submission_checks_the_rules_in_its_transaction,
+    a_step_whose_approver_left_passes_up_when_it_opens,
+    can_decide_refuses_what_the_decision_would,
+    step_statuses_are_typed,
 );
 
 fn d(m: u32, day: u32) -> NaiveDate {
@@ -39,11 +45,8 @@ async fn setup(store: &Store) -> (i64, i64, i64, i64) {
     (ids[0], ids[1], ids[2], ids[3])
 }
 
-async fn chain_for(store: &Store, days: u32) -> Vec<ChainStep> {
-    let cadre_unit = UnitPath::parse("贵阳市/乌当区/新堡乡/谷溪村").unwrap();
-    let with = store.approver_unit_paths().await.unwrap();
-    let levels = approval_levels(&LeavePolicy::default(), days);
-    resolve_chain(&levels, &cadre_unit, |u| with.contains(&u.to_string())).unwrap()
+fn today() -> NaiveDate {
+    local_date(now(), Config::default().tz())
 }
 
 async fn submit(
@@ -52,21 +55,15 @@ async fn submit(
     start: NaiveDate,
     end: NaiveDate,
 ) -> Result<i64, LeaveFailure> {
-    let days = (end - start).num_days() as u32 + 1;
-    let chain = chain_for(store, days).await;
+    let draft = LeaveRequestDraft {
+        start,
+        end,
+        reason: "家中有事".to_string(),
+    };
     store
-        .submit_leave(
-            NewLeave {
-                person_id: cadre,
-                start,
-                end,
-                days,
-                reason: "家中有事",
-                chain: &chain,
-            },
-            now(),
-        )
+        .submit_leave(cadre, &draft, &LeavePolicy::default(), today(), now())
         .await
+        .map(|r| r.id)
 }
 
 async fn drain(store: &Store) -> Vec<(i64, Notification)> {
@@ -342,4 +339,203 @@ async fn approved_leave_feeds_the_month(store: Store) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn submission_checks_the_rules_in_its_transaction(store: Store) {
+    let (cadre, ..) = setup(&store).await;
+    let policy = LeavePolicy::default();
+    let draft = |start, end, reason: &str| LeaveRequestDraft {
+        start,
+        end,
+        reason: reason.to_string(),
+    };
+    let cases = [
+        (
+            draft(d(12, 1), d(12, 2), " "),
+            LeaveRefusal::Rule(LeaveRuleError::MissingReason),
+        ),
+        (
+            draft(d(12, 3), d(12, 2), "r"),
+            LeaveRefusal::Rule(LeaveRuleError::EndBeforeStart),
+        ),
+        (
+            draft(d(11, 24), d(11, 26), "r"),
+            LeaveRefusal::Rule(LeaveRuleError::StartInPast),
+        ),
+        (
+            draft(d(12, 1), d(12, 31), "r"),
+            LeaveRefusal::Rule(LeaveRuleError::TooLong { days: 31, max: 30 }),
+        ),
+    ];
+    for (req, want) in cases {
+        match store
+            .submit_leave(cadre, &req, &policy, today(), now())
+            .await
+        {
+            Err(LeaveFailure::Refused(got)) => assert_eq!(got, want, "{req:?}"),
+            other => panic!("{req:?}: {other:?}"),
+        }
+    }
+    assert!(
+        drain(&store).await.is_empty(),
+        "a refused request sends nothing"
+    );
+    assert!(store.person_leaves(cadre, 10).await.unwrap().is_empty());
+    // Someone no approver can reach: nobody but the cadre registered.
+    let fresh = storage::testing::TestDb::new(store.engine()).await;
+    fresh
+        .store
+        .import_roster(&entries(ROSTER), now())
+        .await
+        .unwrap();
+    let alone = fresh
+        .store
+        .person_by_phone("13800000001")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let got = fresh
+        .store
+        .submit_leave(
+            alone,
+            &draft(d(12, 1), d(12, 1), "r"),
+            &policy,
+            today(),
+            now(),
+        )
+        .await;
+    assert!(
+        matches!(
+            got,
+            Err(LeaveFailure::Refused(LeaveRefusal::NoApprover {
+                level: Level::Township
+            }))
+        ),
+        "{got:?}"
+    );
+    // The request as stored comes back.
+    let r = store
+        .submit_leave(
+            cadre,
+            &draft(d(12, 1), d(12, 1), " 体检 "),
+            &policy,
+            today(),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.days, r.status, r.step), (1, LeaveStatus::Pending, 0));
+    assert_eq!(r.steps[0].status, StepStatus::Pending);
+}
+
+async fn a_step_whose_approver_left_passes_up_when_it_opens(store: Store) {
+    let (cadre, township, county, city) = setup(&store).await;
+    let id = submit(&store, cadre, d(12, 1), d(12, 4)).await.unwrap();
+    // 王五 (the county approver) leaves the roster before the county level opens.
+    let without_county: String = ROSTER
+        .lines()
+        .filter(|l| !l.contains("13800000003"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    store
+        .import_roster(&entries(&without_county), now())
+        .await
+        .unwrap();
+    drain(&store).await;
+    assert_eq!(
+        store
+            .decide_leave(id, 0, township, true, None, now())
+            .await
+            .unwrap(),
+        Decided::Forwarded
+    );
+    let queued = drain(&store).await;
+    assert!(
+        queued.contains(&(
+            9003,
+            Notification::LeaveCard {
+                request_id: id,
+                step: 1,
+                approver_id: city
+            }
+        )),
+        "{queued:?}"
+    );
+    assert!(!queued.iter().any(|(chat, _)| *chat == 9002), "{queued:?}");
+    let r = store.leave_request(id).await.unwrap().unwrap();
+    assert_eq!(r.steps[1].level, Level::City);
+    assert_eq!(r.steps[1].unit, "贵阳市");
+    assert_eq!(r.steps[1].escalated_from, vec![Level::County]);
+    assert_eq!(r.steps[1].status, StepStatus::Pending);
+    assert!(matches!(
+        store.decide_leave(id, 1, county, true, None, now()).await,
+        Err(LeaveFailure::Refused(LeaveRefusal::NotYours))
+    ));
+    assert_eq!(
+        store
+            .decide_leave(id, 1, city, true, None, now())
+            .await
+            .unwrap(),
+        Decided::Approved
+    );
+}
+
+async fn can_decide_refuses_what_the_decision_would(store: Store) {
+    let (cadre, township, county, _) = setup(&store).await;
+    let id = submit(&store, cadre, d(12, 1), d(12, 4)).await.unwrap();
+    assert!(matches!(
+        store.can_decide(9999, 0, township).await,
+        Err(LeaveFailure::Refused(LeaveRefusal::NotFound))
+    ));
+    for (who, step) in [(county, 0), (cadre, 0), (township, 1)] {
+        let r = store.can_decide(id, step, who).await;
+        assert!(
+            matches!(r, Err(LeaveFailure::Refused(LeaveRefusal::NotYours))),
+            "{r:?}"
+        );
+    }
+    store.can_decide(id, 0, township).await.unwrap();
+    store
+        .decide_leave(id, 0, township, true, None, now())
+        .await
+        .unwrap();
+    match store.can_decide(id, 0, township).await {
+        Err(LeaveFailure::Refused(LeaveRefusal::AlreadyDecided { by, status })) => {
+            assert_eq!(
+                (by.as_deref(), status),
+                (Some("李四"), LeaveStatus::Pending)
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    store.can_decide(id, 1, county).await.unwrap();
+    assert!(matches!(
+        store.cancel_leave(9999, cadre, now()).await,
+        Err(LeaveFailure::Refused(LeaveRefusal::NotFound))
+    ));
+}
+
+async fn step_statuses_are_typed(store: Store) {
+    let (cadre, township, county, _) = setup(&store).await;
+    let id = submit(&store, cadre, d(12, 1), d(12, 4)).await.unwrap();
+    let statuses = |r: storage::LeaveRequest| r.steps.iter().map(|s| s.status).collect::<Vec<_>>();
+    let r = store.leave_request(id).await.unwrap().unwrap();
+    assert_eq!(statuses(r), [StepStatus::Pending, StepStatus::Waiting]);
+    store
+        .decide_leave(id, 0, township, true, None, now())
+        .await
+        .unwrap();
+    let r = store.leave_request(id).await.unwrap().unwrap();
+    assert_eq!(statuses(r), [StepStatus::Approved, StepStatus::Pending]);
+    store
+        .decide_leave(id, 1, county, false, Some("不行"), now())
+        .await
+        .unwrap();
+    let r = store.leave_request(id).await.unwrap().unwrap();
+    assert_eq!(statuses(r), [StepStatus::Approved, StepStatus::Rejected]);
+    let id = submit(&store, cadre, d(12, 10), d(12, 10)).await.unwrap();
+    store.cancel_leave(id, cadre, now()).await.unwrap();
+    let r = store.leave_request(id).await.unwrap().unwrap();
+    assert_eq!(statuses(r), [StepStatus::Cancelled]);
 }

@@ -10,6 +10,7 @@ use std::time::Duration as StdDuration;
 use storage::Engine;
 
 on_both_engines!(
+    texts_show_the_dates_and_words_as_given,
     one_level_leave_is_approved_by_the_township,
     two_level_leave_goes_township_then_county,
     three_level_leave_goes_up_to_the_city,
@@ -21,6 +22,8 @@ on_both_engines!(
     simultaneous_presses_make_exactly_one_decision,
     pending_lists_open_cards_that_can_be_decided,
     approved_leave_days_show_in_me,
+    today_is_the_configured_zone_s_day,
+    reject_by_someone_without_a_card_is_refused_at_once,
 );
 
 struct People {
@@ -397,5 +400,61 @@ async fn approved_leave_days_show_in_me(engine: Engine) {
     assert!(text(&me).contains("有记实的天数：2 天"), "{me}");
     assert!(text(&me).contains("已批准的请假天数：2 天"), "{me}");
     assert!(text(&me).contains("计入驻村补助的天数：1 天"), "{me}");
+    t.stop().await;
+}
+
+async fn today_is_the_configured_zone_s_day(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let p = everyone(&t).await;
+    // 16:30 UTC on the 25th is already 00:30 on the 26th in Beijing.
+    t.clock.advance(Duration::minutes(14 * 60 + 30));
+    let past = t.ask(&p.cadre, "/leave 11-25 11-25 体检").await;
+    assert!(text(&past).contains("已经过去"), "{past}");
+    let submitted = t.ask(&p.cadre, "/leave 今天 今天 体检").await;
+    assert!(
+        text(&submitted).contains("2026-11-26 至 2026-11-26，共 1 天"),
+        "{submitted}"
+    );
+    t.stop().await;
+}
+
+async fn reject_by_someone_without_a_card_is_refused_at_once(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let p = everyone(&t).await;
+    t.ask(&p.cadre, "/leave 12-01 12-04 培训").await;
+    let card = t.reply(&p.township).await;
+    for who in [&p.county, &p.cadre] {
+        assert_eq!(press(&t, who, &card, "驳回").await, "您无权处理这条申请。");
+        // Not asked for a reason.
+        t.tg.assert_silent(who.id, StdDuration::from_millis(200))
+            .await;
+    }
+    let request = t.store().leave_request(1).await.unwrap().unwrap();
+    assert_eq!(request.step, 0);
+    t.stop().await;
+}
+
+/// A refusal names the date it refuses; a reason that looks like a placeholder stays as the
+/// cadre wrote it (templates are filled in one pass).
+async fn texts_show_the_dates_and_words_as_given(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let p = everyone(&t).await;
+    let refused = t
+        .ask(&p.cadre, "/leave 2000-01-01 2000-01-02 家里有事")
+        .await;
+    assert!(text(&refused).contains("2000-01-01"), "{refused}");
+    assert!(!text(&refused).contains("{start}"), "{refused}");
+    let submitted = t
+        .ask(&p.cadre, "/leave 明天 11-27 照顾{chain}老人{start}")
+        .await;
+    assert!(
+        text(&submitted).contains("已提交请假申请 #1"),
+        "{submitted}"
+    );
+    let card = t.reply(&p.township).await;
+    assert!(
+        text(&card).contains("事由：照顾{chain}老人{start}"),
+        "{card}"
+    );
     t.stop().await;
 }
