@@ -14,6 +14,7 @@ use teloxide::types::{InlineKeyboardMarkup, MessageId, ReplyParameters};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 const BATCH: i64 = 64;
@@ -265,6 +266,8 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
             }
             continue;
         }
+        let span = tracing::debug_span!("outbox_batch", items = batch.len());
+        async {
         for (_, item) in batch {
             // A free slot first, so the moment recorded below is the moment of sending.
             let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -305,6 +308,7 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
             }
             limiter.record(item.chat_id, Instant::now());
             let (bot, app) = (bot.clone(), app.clone());
+            let span = tracing::info_span!("deliver", outbox_id = item.id, chat_id = item.chat_id);
             in_flight.spawn(async move {
                 let outcome = deliver(&bot, &app, &item, rendered).await;
                 if let Delivery::Failed { error } | Delivery::Blocked { error } = &outcome {
@@ -316,12 +320,18 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
                     tracing::warn!(error = %e, outbox_id = item.id, "cannot record delivery");
                 }
                 drop(permit);
-            });
+            }.instrument(span));
         }
+        }
+        .instrument(span)
+        .await;
     }
     // Give back what we hold, and let deliveries under way finish and be recorded.
     for (_, item) in held {
-        let _ = app.store.defer_delivery(&item, app.clock.now()).await;
+        if let Err(e) = app.store.defer_delivery(&item, app.clock.now()).await {
+            // Its lease runs out and the next sender takes it.
+            tracing::warn!(error = %e, outbox_id = item.id, "cannot hand back a held item");
+        }
     }
     while in_flight.join_next().await.is_some() {}
 }
