@@ -40,7 +40,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the bot: long polling (or --webhook), the outbox sender, the file archiver and
-    /// the scheduler (log-reminder, question-sla; see `zhucun jobs list`). Applies
+    /// the scheduler (log-reminder, approval-reminder, question-sla; see `zhucun jobs list`). Applies
     /// migrations first.
     #[command(after_help = ENVIRONMENT)]
     Serve {

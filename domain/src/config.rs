@@ -37,14 +37,14 @@ impl Lang {
     }
 }
 
-/// Scheduled jobs and their default cron expressions (seconds first, in the configured zone).
+/// Scheduled jobs and their default cron expressions (5 fields, in the configured zone).
 pub const JOBS: [(&str, &str); 6] = [
-    ("log-reminder", "0 0 20 * * *"),
-    ("update-nudge", "0 0 10 * * Thu"),
-    ("weekly-summary", "0 0 9 * * Mon"),
-    ("approval-reminder", "0 0 * * * *"),
-    ("question-sla", "0 0 * * * *"),
-    ("subsidy-report", "0 0 8 1 * *"),
+    ("log-reminder", "0 20 * * *"),
+    ("update-nudge", "0 10 * * Thu"),
+    ("weekly-summary", "0 9 * * Mon"),
+    ("approval-reminder", "0 * * * *"),
+    ("question-sla", "0 * * * *"),
+    ("subsidy-report", "0 8 1 * *"),
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -384,12 +384,12 @@ impl Config {
             ),
             ("delivery.max_attempts", d.max_attempts.into(), 1, 100),
             ("jobs_grace_hours", self.jobs_grace_hours.into(), 0, 168),
-            ("tutoring.topics (count)", t.topics.len() as u64, 1, 50),
+            ("tutoring.topics", t.topics.len() as u64, 1, 50),
         ];
         for (name, value, min, max) in ranges {
             if !(min..=max).contains(&value) {
                 return Err(bad(
-                    name.trim_end_matches(" (count)"),
+                    name,
                     format!("{value} is out of range: must be {min} to {max}"),
                 ));
             }
@@ -488,7 +488,7 @@ mod tests {
         assert!(c.job_schedule("log-reminder").is_none());
         assert_eq!(c.job_expr("log-reminder"), Some("off"));
         assert!(c.job_schedule("question-sla").is_some());
-        assert_eq!(c.job_expr("approval-reminder"), Some("0 0 * * * *"));
+        assert_eq!(c.job_expr("approval-reminder"), Some("0 * * * *"));
     }
 
     #[test]

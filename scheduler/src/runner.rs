@@ -270,7 +270,7 @@ impl Scheduler {
                     let next = next_tick(&schedule, tz, now);
                     let last = self.store.job_last_run(job.name()).await?;
                     format!(
-                        "{:<18} {:<16} next {}  last {}",
+                        "{:<18} {:<16} {}  {}",
                         job.name(),
                         expr,
                         local(next),

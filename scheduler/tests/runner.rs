@@ -315,15 +315,12 @@ async fn a_manual_run_is_not_the_run_of_any_tick(db: &TestDb) {
         [
             "log-reminder",
             "0",
-            "0",
             "20",
             "*",
             "*",
             "*",
-            "next",
             "2026-12-01",
             "20:00",
-            "last",
             "2026-12-01",
             "19:00"
         ]

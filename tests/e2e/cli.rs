@@ -364,7 +364,11 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
     let lines: Vec<&str> = list.lines().collect();
     assert_eq!(lines.len(), 3, "{list}");
     assert!(lines[0].starts_with("log-reminder "), "{list}");
-    assert!(lines[0].ends_with("last -"), "{list}");
+    // Name, cron expression, next run, last run (`-`: never).
+    let fields: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(fields[..3], ["log-reminder", "0", "20"], "{list}");
+    assert_eq!(fields.last(), Some(&"-"), "{list}");
+    assert_eq!(fields.len(), 1 + 5 + 2 + 1, "{list}");
     assert!(lines[1].starts_with("approval-reminder "), "{list}");
     assert_eq!(
         lines[2].split_whitespace().collect::<Vec<_>>(),
@@ -397,7 +401,7 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
 
     let out = run(zhucun(&db.url).args(["--config", &config, "jobs", "list"]));
     assert!(
-        !stdout(&out).lines().next().unwrap().ends_with("last -"),
+        !stdout(&out).lines().next().unwrap().ends_with(" -"),
         "{}",
         stdout(&out)
     );
