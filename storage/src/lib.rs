@@ -370,7 +370,9 @@ impl Store {
             PgPoolOptions::new()
                 .max_connections(16)
                 .test_before_acquire(false)
-                .acquire_timeout(Duration::from_secs(10))
+                // A database that went away must show within seconds: the intake then
+                // tells the person his message waits, and tries again.
+                .acquire_timeout(Duration::from_secs(4))
                 .connect_lazy_with(options)
         };
         let write = pool(options.clone());
