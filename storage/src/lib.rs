@@ -126,10 +126,11 @@ impl From<sqlx::Error> for StorageError {
             sqlx::Error::Database(ref db)
                 if matches!(
                     db.code().as_deref(),
-                    Some("5" | "6" | "517" | "57P01" | "57P03")
-                ) =>
+                    Some("5" | "6" | "517" | "57P01" | "57P02" | "57P03")
+                ) || db.code().is_some_and(|c| c.starts_with("08")) =>
             {
-                // SQLITE_BUSY / SQLITE_LOCKED / busy snapshot, or PostgreSQL shutting down.
+                // SQLITE_BUSY / SQLITE_LOCKED / busy snapshot, PostgreSQL shutting down or
+                // restarting, or a connection exception (class 08).
                 StorageError::Unavailable(e)
             }
             other => StorageError::Database(other),
@@ -327,7 +328,9 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
+                // Short: a writer outside this process (a backup, `zhucun import`) holding the
+                // lock makes the intake keep the update and tell the person it waits.
+                .busy_timeout(Duration::from_millis(1500));
             Store::connect_sqlite(options).await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options =

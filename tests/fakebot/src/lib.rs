@@ -42,6 +42,7 @@ mod call;
 mod format;
 mod rate;
 mod server;
+pub mod proxy;
 pub mod updates;
 
 use std::fmt;
@@ -210,6 +211,15 @@ impl FakeTelegram {
         st.updates
             .iter()
             .filter(|q| !q.delivered && !q.dropped)
+            .count()
+    }
+
+    /// Updates not confirmed yet by a getUpdates offset past them (delivered or not).
+    pub fn unconfirmed_updates(&self) -> usize {
+        let st = self.shared().lock();
+        st.updates
+            .iter()
+            .filter(|q| !q.dropped && q.id >= st.confirmed_below)
             .count()
     }
 
