@@ -11,6 +11,7 @@ use storage::Engine;
 on_both_engines!(
     messages_sent_while_the_database_is_away_are_recorded_when_it_returns,
     a_button_pressed_while_the_database_is_away_is_handled_when_it_returns,
+    a_receipt_that_cannot_reach_telegram_is_sent_again_and_the_log_kept_once,
 );
 
 const TOLD_TO_WAIT: &str = "无需重新发送";
@@ -117,5 +118,37 @@ async fn a_button_pressed_while_the_database_is_away_is_handled_when_it_returns(
     let pending = t.store().open_cards(t.person_id(&li).await).await.unwrap();
     assert!(pending.is_empty(), "the card was decided");
     drop(outage);
+    t.stop().await;
+}
+
+async fn a_receipt_that_cannot_reach_telegram_is_sent_again_and_the_log_kept_once(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let zhang = t.cadre().await;
+    // The log commits, then its receipt cannot be sent: the update stays unconfirmed and,
+    // handled again, answers with the receipt of the log already recorded.
+    t.tg.fail_next("sendMessage", fakebot::Failure::Disconnect, 1);
+    let update = fakebot::updates::text(&zhang, "修水渠");
+    let message_id = fakebot::updates::message_id(&update);
+    t.send(update);
+    let receipt = t
+        .tg
+        .next_to_within(zhang.id, Duration::from_secs(15))
+        .await
+        .expect("the receipt, sent again");
+    assert!(receipt.text().unwrap().contains("第 1 条"), "{receipt}");
+    assert_eq!(replied_to(&receipt), Some(message_id));
+    t.tg.assert_silent(zhang.id, Duration::from_secs(2)).await;
+    let logs = t.store().person_logs(t.person_id(&zhang).await).await.unwrap();
+    assert_eq!(logs.len(), 1, "recorded once");
+    // A command whose answer was lost is answered again too.
+    t.tg.fail_next("sendMessage", fakebot::Failure::Disconnect, 1);
+    t.text(&zhang, "/me");
+    let me = t
+        .tg
+        .next_to_within(zhang.id, Duration::from_secs(15))
+        .await
+        .expect("/me answered after all");
+    assert!(me.text().unwrap().contains("有记实的天数：1 天"), "{me}");
+    assert!(t.tg.all_confirmed_within(Duration::from_secs(5)).await);
     t.stop().await;
 }

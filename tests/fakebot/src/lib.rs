@@ -223,6 +223,19 @@ impl FakeTelegram {
             .count()
     }
 
+    /// Waits until every update pushed so far is confirmed; `false` if that takes longer
+    /// than `timeout`.
+    pub async fn all_confirmed_within(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.unconfirmed_updates() > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
     // ----- inspection -----
 
     /// Every call received, in order of completion (getUpdates is recorded when it answers).
