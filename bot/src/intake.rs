@@ -70,7 +70,10 @@ impl Intake {
 
     /// Handles a batch: updates of one chat in order, chats side by side. Once an update of
     /// a chat must be retried, the later ones of that chat wait too, so order holds.
-    pub(crate) async fn handle_batch(self: &Arc<Self>, updates: Vec<Update>) -> Vec<(u32, Outcome)> {
+    pub(crate) async fn handle_batch(
+        self: &Arc<Self>,
+        updates: Vec<Update>,
+    ) -> Vec<(u32, Outcome)> {
         let ids: Vec<i64> = updates.iter().map(|u| i64::from(u.id.0)).collect();
         let claims = match self.app.store.update_claims(&ids).await {
             Ok(claims) => claims,
@@ -225,10 +228,16 @@ impl Intake {
             tracing::warn!(error = %e, "database unavailable; the update waits");
             if let Some(chat) = chat {
                 self.tell_delayed(chat, self.lang_of(update)).await;
-            } else if let UpdateKind::CallbackQuery(q) = &update.kind {
+            } else if let UpdateKind::CallbackQuery(q) = &update.kind
+                && self.app.delayed.first_time(q.from.id.0 as i64)
+            {
                 let text = tr(self.app.lang_of_user(&q.from), K::Delayed);
                 // Unanswered, the button spins until Telegram gives up; no harm either way.
-                let _ = self.bot.answer_callback_query(q.id.clone()).text(text).await;
+                let _ = self
+                    .bot
+                    .answer_callback_query(q.id.clone())
+                    .text(text)
+                    .await;
             }
             return Outcome::Retry;
         }
@@ -268,7 +277,10 @@ pub(crate) struct Delayed(std::sync::Mutex<HashSet<i64>>);
 
 impl Delayed {
     fn first_time(&self, chat: i64) -> bool {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(chat)
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(chat)
     }
 
     fn recovered(&self, chat: i64) {
@@ -374,10 +386,10 @@ pub(crate) async fn poll(intake: Arc<Intake>, timeout: Duration, mut stop: watch
     }
 }
 
-/// Backoff for retries: 0.5 s doubling to 5 s, short enough that a recovered database is
-/// noticed at once.
+/// Backoff for retries: 0.5 s doubling to 2 s, short enough that a recovered database is
+/// noticed at once (a retry costs one getUpdates and a failing query).
 fn next_pause(pause: Duration) -> Duration {
-    (pause * 2).clamp(Duration::from_millis(500), Duration::from_secs(5))
+    (pause * 2).clamp(Duration::from_millis(500), Duration::from_secs(2))
 }
 
 /// The webhook's secret: the configured one, else one derived from the bot token so that
@@ -398,7 +410,10 @@ pub fn webhook_secret(configured: Option<&str>, token: &str) -> String {
 fn same_secret(given: &[u8], expected: &[u8]) -> bool {
     use sha2::{Digest, Sha256};
     let (a, b) = (Sha256::digest(given), Sha256::digest(expected));
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 pub(crate) struct Webhook {
@@ -423,7 +438,11 @@ pub(crate) async fn serve_webhook(
         secret: String,
     }
 
-    async fn post(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: axum::body::Bytes) -> StatusCode {
+    async fn post(
+        State(hook): State<Arc<Hook>>,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> StatusCode {
         let given = headers
             .get("x-telegram-bot-api-secret-token")
             .map(|v| v.as_bytes())
@@ -472,7 +491,10 @@ pub(crate) async fn serve_webhook(
             let _ = stop.wait_for(|s| *s).await;
         };
         // Graceful: a post being handled is finished and answered before the server ends.
-        if let Err(e) = axum::serve(tcp, router).with_graceful_shutdown(stopped).await {
+        if let Err(e) = axum::serve(tcp, router)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
             tracing::error!(error = %e, "webhook server failed");
         }
     }))
@@ -508,6 +530,6 @@ mod tests {
             p = next_pause(p);
             seen.push(p.as_millis());
         }
-        assert_eq!(seen, [500, 1000, 2000, 4000, 5000, 5000]);
+        assert_eq!(seen, [500, 1000, 2000, 2000, 2000, 2000]);
     }
 }

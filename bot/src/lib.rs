@@ -351,7 +351,10 @@ impl Service {
         let intake = match listener {
             Listener::None => None,
             Listener::Polling { timeout } => {
-                let me = bot.get_me().await.map_err(|e| format!("getMe failed: {e}"))?;
+                let me = bot
+                    .get_me()
+                    .await
+                    .map_err(|e| format!("getMe failed: {e}"))?;
                 let intake = intake::Intake::new(bot, app, me);
                 Some(tokio::spawn(intake::poll(intake, timeout, intake_rx)))
             }
@@ -361,7 +364,10 @@ impl Service {
                 secret,
                 max_connections,
             } => {
-                let me = bot.get_me().await.map_err(|e| format!("getMe failed: {e}"))?;
+                let me = bot
+                    .get_me()
+                    .await
+                    .map_err(|e| format!("getMe failed: {e}"))?;
                 let intake = intake::Intake::new(bot, app, me);
                 let hook = intake::Webhook {
                     url,

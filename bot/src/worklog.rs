@@ -349,7 +349,17 @@ pub async fn backdate(
     }
     // A command is never part of an album: the backdated log stands alone.
     input.media_group_id = None;
-    record(&bot, &app, &msg, &person, input, date, date != today, Claim::DONE).await
+    record(
+        &bot,
+        &app,
+        &msg,
+        &person,
+        input,
+        date,
+        date != today,
+        Claim::DONE,
+    )
+    .await
 }
 
 /// `/me`: this month's days with a log, approved leave days and subsidy days.

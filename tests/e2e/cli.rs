@@ -18,7 +18,7 @@ on_both_engines!(
     jobs_list_and_a_manual_log_reminder_delivered_before_exit,
 );
 
-fn zhucun(db_url: &str) -> Command {
+pub(crate) fn zhucun(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zhucun"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -47,7 +47,7 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 }
 
 /// Kills the served process when the test ends, however it ends.
-struct Served(Child);
+pub(crate) struct Served(pub(crate) Child);
 
 impl Drop for Served {
     fn drop(&mut self) {

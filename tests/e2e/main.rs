@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod delivery;
+mod faults;
 mod jobs;
 mod leave;
 mod outage;

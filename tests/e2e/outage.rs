@@ -37,11 +37,10 @@ async fn messages_sent_while_the_database_is_away_are_recorded_when_it_returns(e
         })
         .collect();
     // Told once, within seconds, that the messages wait; nothing else meanwhile.
-    let told = t
-        .tg
-        .next_to_within(zhang.id, Duration::from_secs(12))
-        .await
-        .expect("told that the bot is delayed");
+    let told =
+        t.tg.next_to_within(zhang.id, Duration::from_secs(12))
+            .await
+            .expect("told that the bot is delayed");
     assert!(told.text().unwrap().contains(TOLD_TO_WAIT), "{told}");
     t.tg.assert_silent(zhang.id, Duration::from_secs(3)).await;
     assert_eq!(
@@ -52,11 +51,10 @@ async fn messages_sent_while_the_database_is_away_are_recorded_when_it_returns(e
 
     outage.end().await;
     for (i, message_id) in sent.iter().enumerate() {
-        let receipt = t
-            .tg
-            .next_to_within(zhang.id, Duration::from_secs(15))
-            .await
-            .expect("a receipt once the database is back");
+        let receipt =
+            t.tg.next_to_within(zhang.id, Duration::from_secs(15))
+                .await
+                .expect("a receipt once the database is back");
         let text = receipt.text().unwrap();
         assert!(text.contains(&format!("第 {} 条", i + 2)), "{receipt}");
         assert_eq!(replied_to(&receipt), Some(*message_id), "{receipt}");
@@ -81,11 +79,10 @@ async fn messages_sent_while_the_database_is_away_are_recorded_when_it_returns(e
     // A later outage is told again.
     outage.begin(&t.db).await;
     t.text(&zhang, "第二次停电");
-    let told = t
-        .tg
-        .next_to_within(zhang.id, Duration::from_secs(12))
-        .await
-        .expect("told again in a new outage");
+    let told =
+        t.tg.next_to_within(zhang.id, Duration::from_secs(12))
+            .await
+            .expect("told again in a new outage");
     assert!(told.text().unwrap().contains(TOLD_TO_WAIT), "{told}");
     outage.end().await;
     let receipt = t.reply(&zhang).await;
@@ -107,9 +104,8 @@ async fn a_button_pressed_while_the_database_is_away_is_handled_when_it_returns(
     // The press waits; once the database is back the decision is made and told.
     tokio::time::sleep(Duration::from_secs(2)).await;
     outage.end().await;
-    let told = t
-        .tg
-        .wait_for(Duration::from_secs(20), |c| {
+    let told =
+        t.tg.wait_for(Duration::from_secs(20), |c| {
             c.chat_id() == Some(zhang.id) && c.text().unwrap_or_default().contains("批准")
         })
         .await
@@ -130,24 +126,26 @@ async fn a_receipt_that_cannot_reach_telegram_is_sent_again_and_the_log_kept_onc
     let update = fakebot::updates::text(&zhang, "修水渠");
     let message_id = fakebot::updates::message_id(&update);
     t.send(update);
-    let receipt = t
-        .tg
-        .next_to_within(zhang.id, Duration::from_secs(15))
-        .await
-        .expect("the receipt, sent again");
+    let receipt =
+        t.tg.next_to_within(zhang.id, Duration::from_secs(15))
+            .await
+            .expect("the receipt, sent again");
     assert!(receipt.text().unwrap().contains("第 1 条"), "{receipt}");
     assert_eq!(replied_to(&receipt), Some(message_id));
     t.tg.assert_silent(zhang.id, Duration::from_secs(2)).await;
-    let logs = t.store().person_logs(t.person_id(&zhang).await).await.unwrap();
+    let logs = t
+        .store()
+        .person_logs(t.person_id(&zhang).await)
+        .await
+        .unwrap();
     assert_eq!(logs.len(), 1, "recorded once");
     // A command whose answer was lost is answered again too.
     t.tg.fail_next("sendMessage", fakebot::Failure::Disconnect, 1);
     t.text(&zhang, "/me");
-    let me = t
-        .tg
-        .next_to_within(zhang.id, Duration::from_secs(15))
-        .await
-        .expect("/me answered after all");
+    let me =
+        t.tg.next_to_within(zhang.id, Duration::from_secs(15))
+            .await
+            .expect("/me answered after all");
     assert!(me.text().unwrap().contains("有记实的天数：1 天"), "{me}");
     assert!(t.tg.all_confirmed_within(Duration::from_secs(5)).await);
     t.stop().await;

@@ -67,7 +67,9 @@ impl TestApp {
                 let proxy = fakebot::proxy::TcpProxy::start(target).await;
                 let url = db.url.replace("127.0.0.1:5432", &proxy.addr().to_string());
                 assert_ne!(url, db.url, "the test database is at 127.0.0.1:5432");
-                let store = storage::Store::connect(&url).await.expect("through the proxy");
+                let store = storage::Store::connect(&url)
+                    .await
+                    .expect("through the proxy");
                 (store, Outage::Postgres(proxy))
             }
         };

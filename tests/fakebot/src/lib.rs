@@ -40,9 +40,9 @@
 
 mod call;
 mod format;
+pub mod proxy;
 mod rate;
 mod server;
-pub mod proxy;
 pub mod updates;
 
 use std::fmt;
