@@ -115,8 +115,43 @@ impl StorageError {
     }
 }
 
+/// When (ms on the process's monotonic clock) the database was last seen out of reach.
+/// A pooled connection that sat idle across that moment may be dead; it is checked before
+/// use, so that the first requests after the database returns do not fail on the corpses.
+static LAST_UNAVAILABLE_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn monotonic_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    // +1: 0 means "never".
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+        + 1
+}
+
+fn saw_unavailable() {
+    LAST_UNAVAILABLE_MS.store(monotonic_ms(), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether a connection idle for `idle_for` was idle when the database was last away.
+fn idle_across_outage(idle_for: Duration) -> bool {
+    let last = LAST_UNAVAILABLE_MS.load(std::sync::atomic::Ordering::Relaxed);
+    last != 0 && last + idle_for.as_millis() as u64 >= monotonic_ms()
+}
+
 impl From<sqlx::Error> for StorageError {
     fn from(e: sqlx::Error) -> Self {
+        let e = StorageError::classify(e);
+        if matches!(e, StorageError::Unavailable(_)) {
+            saw_unavailable();
+        }
+        e
+    }
+}
+
+impl StorageError {
+    fn classify(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
@@ -373,6 +408,14 @@ impl Store {
             PgPoolOptions::new()
                 .max_connections(16)
                 .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if idle_across_outage(meta.idle_for) {
+                            return Ok(conn.ping().await.is_ok());
+                        }
+                        Ok(true)
+                    })
+                })
                 // A database that went away must show within seconds: the intake then
                 // tells the person his message waits, and tries again.
                 .acquire_timeout(Duration::from_secs(4))
