@@ -161,12 +161,18 @@ impl TestApp {
 
     /// A second instance on the same database and Telegram that only drains the outbox.
     pub async fn extra_sender(&self) -> bot::Service {
+        self.extra_sender_to(&self.tg).await
+    }
+
+    /// A second instance that only drains the outbox, talking to `tg` (another fake, so a
+    /// test can tell which instance sent what).
+    pub async fn extra_sender_to(&self, tg: &FakeTelegram) -> bot::Service {
         let app = bot::App::new(
             self.db.store.clone(),
             (*self.app.config).clone(),
             self.clock.clone(),
         );
-        let bot = Bot::new(fakebot::TOKEN).set_api_url(self.tg.url().parse().expect("fake URL"));
+        let bot = Bot::new(fakebot::TOKEN).set_api_url(tg.url().parse().expect("fake URL"));
         bot::Service::start(bot, app, bot::Listener::None)
             .await
             .expect("sender starts")
