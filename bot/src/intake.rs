@@ -105,10 +105,12 @@ impl Intake {
             }
         }
         let mut tasks = tokio::task::JoinSet::new();
+        let mut lane_ids = HashMap::new();
         for key in order {
             let lane = lanes.remove(&key).unwrap_or_default();
+            let ids: Vec<u32> = lane.iter().map(|(u, _)| u.id.0).collect();
             let me = self.clone();
-            tasks.spawn(async move {
+            let task = tasks.spawn(async move {
                 let mut done = Vec::with_capacity(lane.len());
                 let mut waiting = false;
                 for (u, again) in lane {
@@ -123,6 +125,7 @@ impl Intake {
                 }
                 done
             });
+            lane_ids.insert(task.id(), ids);
         }
         let mut answered = Vec::new();
         while let Some(lane) = tasks.join_next().await {
@@ -135,9 +138,16 @@ impl Intake {
                     );
                     outcomes.extend(lane);
                 }
-                // A handler panicked: a bug. Its lane's updates are confirmed so that one
-                // bad update cannot stop the bot; the panic is in the log.
-                Err(e) => tracing::error!(error = %e, "a handler panicked"),
+                // A handler panicked: a bug. Its lane's updates count as done (and
+                // answered) so that one bad update cannot stop the bot; the panic is in
+                // the log.
+                Err(e) => {
+                    tracing::error!(error = %e, "a handler panicked; its updates are dropped");
+                    for id in lane_ids.remove(&e.id()).unwrap_or_default() {
+                        answered.push(i64::from(id));
+                        outcomes.push((id, Outcome::Done));
+                    }
+                }
             }
         }
         // Best effort: without the mark a redelivery (only after a crash) answers again.
