@@ -311,6 +311,11 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
             let span = tracing::info_span!("deliver", outbox_id = item.id, chat_id = item.chat_id);
             in_flight.spawn(async move {
                 let outcome = deliver(&bot, &app, &item, rendered).await;
+                telemetry::metrics().sent(match outcome {
+                    Delivery::Sent { .. } => telemetry::Send::Sent,
+                    Delivery::Retry { .. } => telemetry::Send::Retried,
+                    Delivery::Failed { .. } | Delivery::Blocked { .. } => telemetry::Send::Failed,
+                });
                 if let Delivery::Failed { error } | Delivery::Blocked { error } = &outcome {
                     tracing::warn!(outbox_id = item.id, chat_id = item.chat_id, %error, "notification given up");
                     crate::tutoring::on_given_up(&app, &item).await;

@@ -262,6 +262,13 @@ impl Store {
     }
 
     /// Counts of outbox rows by status (pending, sent, failed), for tests and supervision.
+    /// Notifications waiting to be sent.
+    pub async fn outbox_depth(&self) -> Result<i64> {
+        let sql = "SELECT COUNT(*) FROM outbox WHERE status = 'pending'";
+        let (n,): (i64,) = read_db!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+        Ok(n)
+    }
+
     pub async fn outbox_counts(&self) -> Result<(i64, i64, i64)> {
         let sql = "SELECT
                 COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0),
