@@ -173,24 +173,26 @@ pub async fn on_plain_message(
 ) -> HandlerResult {
     let claim = Claim {
         update_id: Some(i64::from(update.id.0)),
-        again: again.0,
+        delivery: again,
     };
     log_message(&bot, &app, &msg, &person, claim).await
 }
 
 /// The update a message came in, when it is not claimed yet: the log's transaction claims
 /// it. `again`: it was claimed before but its answer may be lost, so answer again.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Claim {
     update_id: Option<i64>,
-    again: bool,
+    delivery: Redelivered,
 }
 
 impl Claim {
-    const DONE: Claim = Claim {
-        update_id: None,
-        again: false,
-    };
+    fn done() -> Claim {
+        Claim {
+            update_id: None,
+            delivery: Redelivered::default(),
+        }
+    }
 }
 
 async fn log_message(
@@ -227,8 +229,11 @@ async fn refuse(
     if let Some(id) = claim.update_id {
         match app.store.claim_update(id, app.clock.now()).await {
             Ok(true) => {}
-            Ok(false) if claim.again => {}
-            Ok(false) => return Ok(()),
+            Ok(false) if claim.delivery.again => {}
+            Ok(false) => {
+                claim.delivery.claimed_elsewhere();
+                return Ok(());
+            }
             Err(e) => return db_down(bot, app, msg, person, e).await,
         }
     }
@@ -279,7 +284,7 @@ async fn record(
             Ok(())
         }
         // An album's receipt is in the outbox, committed with its parts.
-        Ok(Recorded::Duplicate) if claim.again && msg.media_group_id().is_none() => {
+        Ok(Recorded::Duplicate) if claim.delivery.again && msg.media_group_id().is_none() => {
             match app
                 .store
                 .log_receipt_of_message(msg.chat.id.0, i64::from(msg.id.0))
@@ -295,6 +300,9 @@ async fn record(
         }
         Ok(Recorded::Duplicate) => {
             tracing::debug!(?update_id, "redelivered log skipped");
+            if !claim.delivery.again {
+                claim.delivery.claimed_elsewhere();
+            }
             Ok(())
         }
         Err(e) => db_down(bot, app, msg, person, e).await,
@@ -361,7 +369,7 @@ pub async fn backdate(
         input,
         date,
         date != today,
-        Claim::DONE,
+        Claim::done(),
     )
     .await
 }

@@ -46,6 +46,7 @@ pub use tutoring::{
     QuestionStatus, Reassigned, RelayPlan, RelaySource, Relayed, Routed, SimilarAnswer,
     SlaCandidate, ThreadEntry, TutorChoice, TutorFigures,
 };
+pub use updates::UpdateClaim;
 
 /// A registration that failed for a reason the person is told, or for the database.
 pub type BindFailure = Failure<RegisterError>;
