@@ -16,6 +16,7 @@ pub mod routing;
 pub mod search;
 pub mod tutoring;
 pub mod units;
+pub mod updates;
 pub mod worklog;
 
 pub use clock::{Clock, ManualClock, SystemClock};
