@@ -29,7 +29,9 @@ pub enum Dialogue {
     /// `/update` alone: waiting for the brief.
     UpdateText,
     /// A reporter of several units: the brief waits for his choice of unit (buttons).
-    UpdateUnit { draft: UpdateDraft },
+    UpdateUnit {
+        draft: UpdateDraft,
+    },
 }
 
 /// A work update not recorded yet (its unit is being chosen).

@@ -178,8 +178,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
 
     // The sharing group's reactions, and the bot's own membership of the channels it posts
     // to (both must be in `allowed_updates`: teloxide derives the list from this tree).
-    let reactions =
-        Update::filter_message_reaction_updated().endpoint(sharing::on_reaction);
+    let reactions = Update::filter_message_reaction_updated().endpoint(sharing::on_reaction);
     let membership = Update::filter_my_chat_member().endpoint(sharing::on_my_membership);
 
     let claimed = dptree::filter_async(claim_update)

@@ -83,18 +83,18 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
                 .and_then(plain)
         }
         Some(Notification::ShareDigest { since_ms, until_ms }) => match item.person_id {
-            Some(person) => {
-                crate::sharing::digest_text(app, lang, person, *since_ms, *until_ms)
-                    .await?
-                    .and_then(plain)
-            }
+            Some(person) => crate::sharing::digest_text(app, lang, person, *since_ms, *until_ms)
+                .await?
+                .and_then(plain),
             None => None,
         },
         Some(Notification::ChannelRefused {
             chat_id,
             channel,
             error,
-        }) => plain(crate::sharing::refused_text(lang, *chat_id, *channel, error)),
+        }) => plain(crate::sharing::refused_text(
+            lang, *chat_id, *channel, error,
+        )),
         Some(Notification::LogReminder { day }) => match item.person_id {
             Some(person) => plain(crate::worklog::reminder_text(app, lang, person, *day).await?),
             None => None,

@@ -59,9 +59,7 @@ pub async fn share(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerR
             }
         }
         Err(Failure::Refused(ShareRefusal::NotYours)) => tr(lang, K::ShareNotYours).to_string(),
-        Err(Failure::Refused(ShareRefusal::AlreadyShared)) => {
-            tr(lang, K::ShareAlready).to_string()
-        }
+        Err(Failure::Refused(ShareRefusal::AlreadyShared)) => tr(lang, K::ShareAlready).to_string(),
         Err(Failure::Refused(ShareRefusal::NotFound)) => no_receipt(),
         Err(Failure::Storage(e)) => return db_down(&bot, &app, &msg, &person, e).await,
     };
@@ -79,9 +77,13 @@ pub async fn on_group_reply(app: Ctx, msg: Message) -> HandlerResult {
     let (Some(replied), Some(from)) = (msg.reply_to_message(), msg.from.as_ref()) else {
         return Ok(());
     };
-    let text = msg.text().or(msg.caption()).map(str::to_string).or_else(|| {
-        crate::worklog::to_log_input(&msg).map(|_| tr(app.config.language, K::KindOther).into())
-    });
+    let text = msg
+        .text()
+        .or(msg.caption())
+        .map(str::to_string)
+        .or_else(|| {
+            crate::worklog::to_log_input(&msg).map(|_| tr(app.config.language, K::KindOther).into())
+        });
     let comment = NewComment {
         chat_id: msg.chat.id.0,
         message_id: i64::from(msg.id.0),

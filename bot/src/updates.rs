@@ -243,7 +243,11 @@ async fn record(
         chat_id: draft.chat_id,
         message_id: draft.message_id,
         update_id,
-        bulletin: app.config.telegram.bulletin_chat_id.map(|c| (c, now + wait)),
+        bulletin: app
+            .config
+            .telegram
+            .bulletin_chat_id
+            .map(|c| (c, now + wait)),
     };
     let text = match app.store.record_update(new).await {
         Ok(UpdateRecorded::New {
@@ -449,7 +453,11 @@ async fn page(
     let more = entries.len() as i64 > PAGE;
     entries.truncate(PAGE as usize);
     if entries.is_empty() {
-        let k = if offset > 0 { K::FeedNoMore } else { K::FeedEmpty };
+        let k = if offset > 0 {
+            K::FeedNoMore
+        } else {
+            K::FeedEmpty
+        };
         return Ok((tr(lang, k).to_string(), None));
     }
     let from = (offset + 1).to_string();
@@ -518,12 +526,16 @@ pub async fn nudge_text(
     unit_id: i64,
     monday: chrono::NaiveDate,
 ) -> Result<Option<String>, storage::StorageError> {
-    Ok(app.store.unit_week(unit_id, monday).await?.map(|(name, _)| {
-        fill(
-            tr(lang, K::UpdateNudge),
-            &[("unit", &name), ("monday", &monday.to_string())],
-        )
-    }))
+    Ok(app
+        .store
+        .unit_week(unit_id, monday)
+        .await?
+        .map(|(name, _)| {
+            fill(
+                tr(lang, K::UpdateNudge),
+                &[("unit", &name), ("monday", &monday.to_string())],
+            )
+        }))
 }
 
 #[cfg(test)]

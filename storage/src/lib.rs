@@ -46,14 +46,14 @@ pub use search::{DOC_POLICY, DOC_QUESTION, SearchMatch};
 pub use sharing::{
     CadreShares, DigestNews, NewComment, ReceiptSent, ShareCounts, ShareFailure, SharedPost,
 };
-pub use work_updates::{
-    FeedEntry, NewUpdate, ReporterUnit, UnitWeek, UpdateFailure, UpdatePhoto, UpdatePost,
-    UpdateRecorded,
-};
 pub use tutoring::{
     AssignReason, Assignment, MessageKind, NewQuestion, PassTarget, Question, QuestionRefusal,
     QuestionStatus, Reassigned, RelayPlan, RelaySource, Relayed, Routed, SimilarAnswer,
     SlaCandidate, ThreadEntry, TutorChoice, TutorFigures,
+};
+pub use work_updates::{
+    FeedEntry, NewUpdate, ReporterUnit, UnitWeek, UpdateFailure, UpdatePhoto, UpdatePost,
+    UpdateRecorded,
 };
 
 /// A registration that failed for a reason the person is told, or for the database.

@@ -314,8 +314,10 @@ impl Store {
     /// by person id (for `/stats` and the reports).
     pub async fn shares_by_cadre(&self) -> Result<Vec<CadreShares>> {
         let sql = "SELECT s.person_id, COUNT(*),
-                COALESCE(SUM((SELECT COUNT(*) FROM share_comments c WHERE c.log_id = s.log_id)), 0),
-                COALESCE(SUM((SELECT COUNT(*) FROM share_reactions r WHERE r.log_id = s.log_id)), 0)
+                CAST(COALESCE(SUM((SELECT COUNT(*) FROM share_comments c
+                    WHERE c.log_id = s.log_id)), 0) AS BIGINT),
+                CAST(COALESCE(SUM((SELECT COUNT(*) FROM share_reactions r
+                    WHERE r.log_id = s.log_id)), 0) AS BIGINT)
             FROM shared_logs s GROUP BY s.person_id ORDER BY s.person_id";
         let rows: Vec<(i64, i64, i64, i64)> =
             read_db!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?);

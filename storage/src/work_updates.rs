@@ -166,7 +166,8 @@ impl Store {
         &self,
         u: NewUpdate<'_>,
     ) -> std::result::Result<UpdateRecorded, UpdateFailure> {
-        let units_sql = format!("SELECT unit_id FROM ({REPORTER_UNITS}) ru WHERE ru.person_id = $1");
+        let units_sql =
+            format!("SELECT unit_id FROM ({REPORTER_UNITS}) ru WHERE ru.person_id = $1");
         let (monday, sunday) = iso_week(u.day);
         in_tx!(self, tx, refuse UpdateRefusal => {
             if let Some(update_id) = u.update_id {
@@ -308,7 +309,8 @@ impl Store {
         chat_id: i64,
         message_id: i64,
     ) -> Result<Option<i64>> {
-        let sql = "SELECT w.id FROM work_update_messages m JOIN work_updates w ON w.id = m.update_id
+        let sql =
+            "SELECT w.id FROM work_update_messages m JOIN work_updates w ON w.id = m.update_id
                    WHERE m.chat_id = $1 AND m.message_id = $2 AND w.person_id = $3";
         let row: Option<(i64,)> = read_db!(self, pool =>
             sqlx::query_as(sql).bind(chat_id).bind(message_id).bind(person_id).fetch_optional(pool).await?);
@@ -322,7 +324,8 @@ impl Store {
         person_id: i64,
         media_group_id: &str,
     ) -> Result<Option<(i64, i64)>> {
-        let sql = "SELECT id, unit_id FROM work_updates WHERE person_id = $1 AND media_group_id = $2";
+        let sql =
+            "SELECT id, unit_id FROM work_updates WHERE person_id = $1 AND media_group_id = $2";
         let row: Option<(i64, i64)> = read_db!(self, pool =>
             sqlx::query_as(sql).bind(person_id).bind(media_group_id).fetch_optional(pool).await?);
         Ok(row)
@@ -346,7 +349,8 @@ impl Store {
             return Ok(None);
         };
         let (monday, sunday) = iso_week(day);
-        let sql = "SELECT COUNT(*) FROM work_updates w JOIN work_updates me ON me.unit_id = w.unit_id
+        let sql =
+            "SELECT COUNT(*) FROM work_updates w JOIN work_updates me ON me.unit_id = w.unit_id
                    WHERE me.id = $1 AND w.day >= $2 AND w.day <= $3";
         let (n,): (i64,) = read_db!(self, pool =>
             sqlx::query_as(sql).bind(update_id).bind(monday).bind(sunday).fetch_one(pool).await?);
@@ -488,7 +492,11 @@ impl Store {
     }
 
     /// A unit's name and its number of updates in the week of `monday`.
-    pub async fn unit_week(&self, unit_id: i64, monday: NaiveDate) -> Result<Option<(String, u32)>> {
+    pub async fn unit_week(
+        &self,
+        unit_id: i64,
+        monday: NaiveDate,
+    ) -> Result<Option<(String, u32)>> {
         let (monday, sunday) = iso_week(monday);
         let sql = "SELECT u.name, (SELECT COUNT(*) FROM work_updates w
                        WHERE w.unit_id = u.id AND w.day >= $2 AND w.day <= $3)

@@ -375,9 +375,17 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
         ["question-sla", "off"]
     );
     let fields: Vec<&str> = lines[3].split_whitespace().collect();
-    assert_eq!(fields[..6], ["update-nudge", "0", "10", "*", "*", "Thu"], "{list}");
+    assert_eq!(
+        fields[..6],
+        ["update-nudge", "0", "10", "*", "*", "Thu"],
+        "{list}"
+    );
     let fields: Vec<&str> = lines[4].split_whitespace().collect();
-    assert_eq!(fields[..6], ["share-digest", "0", "19", "*", "*", "*"], "{list}");
+    assert_eq!(
+        fields[..6],
+        ["share-digest", "0", "19", "*", "*", "*"],
+        "{list}"
+    );
 
     let out = run(zhucun(&db.url).args(["jobs", "run", "lunch"]));
     assert!(!out.status.success());

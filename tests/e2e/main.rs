@@ -8,5 +8,7 @@ mod delivery;
 mod jobs;
 mod leave;
 mod registration;
+mod sharing;
 mod tutoring;
+mod updates;
 mod worklog;
