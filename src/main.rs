@@ -18,6 +18,8 @@ Environment:
   TELOXIDE_TOKEN     the bot's token from @BotFather (serve, invite)
   TELOXIDE_API_URL   optional: a self-hosted Bot API server instead of api.telegram.org
   ZHUCUN_CONFIG      optional TOML settings file (same as --config)
+  ZHUCUN_WEBHOOK_SECRET  optional: the webhook secret (else telegram.webhook_secret,
+                     else one derived from the token, the same on every instance)
   RUST_LOG           log filter, e.g. info or zhucun=debug (logs go to stderr)
 
 Settings and the roster format: docs/OPERATING.md in the repository.";
@@ -353,6 +355,11 @@ async fn jobs_run(config: Config, name: &str) -> Result<()> {
 
 async fn serve(config: Config, webhook: bool) -> Result<()> {
     let token = token()?;
+    let secret = std::env::var("ZHUCUN_WEBHOOK_SECRET")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| config.telegram.webhook_secret.clone());
+    let secret = bot::webhook_secret(secret.as_deref(), &token);
     let store = open_store(&config).await?;
     let bot = make_bot(token)?;
     let me = get_me(&bot).await?;
@@ -372,7 +379,12 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
             .webhook_listen
             .parse()
             .map_err(|e| anyhow!("bad setting telegram.webhook_listen: {e}"))?;
-        bot::Listener::Webhook { url, listen }
+        bot::Listener::Webhook {
+            url,
+            listen,
+            secret,
+            max_connections: tg.webhook_max_connections,
+        }
     } else {
         // Must stay below teloxide's HTTP client timeout (17 s).
         bot::Listener::Polling {

@@ -97,6 +97,11 @@ pub struct TelegramConfig {
     /// Public HTTPS URL Telegram posts updates to in `serve --webhook` mode.
     pub webhook_url: Option<String>,
     pub webhook_listen: String,
+    /// The secret Telegram sends with each webhook post; `ZHUCUN_WEBHOOK_SECRET` overrides
+    /// it; when neither is set, one derived from the bot token (same on every instance).
+    pub webhook_secret: Option<String>,
+    /// How many posts Telegram may have in flight to this webhook at once (1–100).
+    pub webhook_max_connections: u8,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -173,6 +178,8 @@ impl Default for TelegramConfig {
             sharing_chat_id: None,
             webhook_url: None,
             webhook_listen: "0.0.0.0:8443".into(),
+            webhook_secret: None,
+            webhook_max_connections: 40,
         }
     }
 }
@@ -333,7 +340,14 @@ impl Config {
     /// negative turned huge) is refused at start rather than obeyed.
     fn check_ranges(&self) -> Result<(), ConfigError> {
         let (l, d, t) = (&self.logs, &self.delivery, &self.tutoring);
-        let ranges: [(&str, u64, u64, u64); 15] = [
+        let ranges: [(&str, u64, u64, u64); 16] = [
+            // Telegram's own bounds.
+            (
+                "telegram.webhook_max_connections",
+                self.telegram.webhook_max_connections.into(),
+                1,
+                100,
+            ),
             (
                 "registration.invite_valid_days",
                 self.registration.invite_valid_days.into(),

@@ -1,7 +1,7 @@
 //! The `zhucun` binary as an operator runs it: import, invite, serve, and its errors.
 
 use crate::on_both_engines;
-use crate::support::ROSTER;
+use crate::support::{Outage, ROSTER};
 use fakebot::FakeTelegram;
 use fakebot::updates::{self, TgUser};
 use std::path::Path;
@@ -13,12 +13,13 @@ use storage::testing::TestDb;
 on_both_engines!(
     import_then_serve_registers_by_contact_and_by_invite,
     serve_in_webhook_mode_takes_updates_posted_by_telegram,
+    webhook_answers_503_while_the_database_is_away_and_200_once_handled,
     import_validates_the_whole_file_first,
     import_twice_changes_nothing_the_second_time,
     jobs_list_and_a_manual_log_reminder_delivered_before_exit,
 );
 
-fn zhucun(db_url: &str) -> Command {
+pub(crate) fn zhucun(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zhucun"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -47,7 +48,7 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 }
 
 /// Kills the served process when the test ends, however it ends.
-struct Served(Child);
+pub(crate) struct Served(pub(crate) Child);
 
 impl Drop for Served {
     fn drop(&mut self) {
@@ -183,6 +184,110 @@ async fn serve_in_webhook_mode_takes_updates_posted_by_telegram(engine: Engine) 
     assert!(accepted, "the webhook takes Telegram's post");
     let welcome = tg.next_to(zhang.id).await;
     assert!(welcome.text().unwrap().contains("注册成功"), "{welcome}");
+}
+
+/// Posts `update` to the webhook as Telegram does; the HTTP status it gets.
+async fn post(url: &str, secret: &str, update: &serde_json::Value) -> u16 {
+    reqwest::Client::new()
+        .post(url)
+        .header("X-Telegram-Bot-Api-Secret-Token", secret)
+        .json(update)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+async fn webhook_answers_503_while_the_database_is_away_and_200_once_handled(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    assert!(
+        run(zhucun(&db.url).args(["import", &roster]))
+            .status
+            .success()
+    );
+    let (db_url, mut outage) = match engine {
+        Engine::Sqlite => (db.url.clone(), Outage::Sqlite(None)),
+        Engine::Postgres => {
+            let proxy = fakebot::proxy::TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
+            let url = db.url.replace("127.0.0.1:5432", &proxy.addr().to_string());
+            (url, Outage::Postgres(proxy))
+        }
+    };
+    let tg = FakeTelegram::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = write(
+        dir.path(),
+        "zhucun.toml",
+        &format!(
+            "[telegram]\nwebhook_url = \"http://127.0.0.1:{port}/hook\"\nwebhook_listen = \"127.0.0.1:{port}\"\nwebhook_max_connections = 7\n"
+        ),
+    );
+    let child = zhucun(&db_url)
+        .args(["--config", &config, "serve", "--webhook"])
+        .env("TELOXIDE_TOKEN", fakebot::TOKEN)
+        .env("TELOXIDE_API_URL", tg.url())
+        .env("ZHUCUN_WEBHOOK_SECRET", "s3cret-of-the-deployment")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve --webhook");
+    let _served = Served(child);
+    let set = tg
+        .wait_for(Duration::from_secs(30), |c| c.method == "setWebhook")
+        .await
+        .expect("serve registers its webhook");
+    assert_eq!(set.body["secret_token"], "s3cret-of-the-deployment");
+    assert_eq!(
+        set.body["max_connections"].to_string().trim_matches('"'),
+        "7"
+    );
+    let secret = "s3cret-of-the-deployment";
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let zhang = TgUser::new(8101, "张三");
+    let mut contact = updates::contact(&zhang, "13800000001", Some(zhang.id));
+    contact["update_id"] = 100.into();
+    let mut status = 0;
+    for _ in 0..50 {
+        status = post(&url, secret, &contact).await;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200);
+    let welcome = tg.next_to(zhang.id).await;
+    assert!(welcome.text().unwrap().contains("注册成功"), "{welcome}");
+
+    outage.begin(&db).await;
+    let mut log = updates::text(&zhang, "webhook 停库时的记实");
+    log["update_id"] = 101.into();
+    assert_eq!(
+        post(&url, secret, &log).await,
+        503,
+        "Telegram must deliver it again"
+    );
+    let told = tg.next_to(zhang.id).await;
+    assert!(told.text().unwrap().contains("无需重新发送"), "{told}");
+    assert_eq!(post(&url, secret, &log).await, 503);
+    outage.end().await;
+    assert_eq!(
+        post(&url, secret, &log).await,
+        200,
+        "handled once it is back"
+    );
+    let receipt = tg.next_to(zhang.id).await;
+    assert!(receipt.text().unwrap().contains("第 1 条"), "{receipt}");
+    // Telegram (or a balancer) delivering it once more changes nothing and answers nothing.
+    assert_eq!(post(&url, secret, &log).await, 200);
+    tg.assert_silent(zhang.id, Duration::from_secs(1)).await;
+    let person = db.store.person_by_tg(zhang.id).await.unwrap().unwrap();
+    assert_eq!(db.store.person_logs(person.id).await.unwrap().len(), 1);
 }
 
 async fn import_validates_the_whole_file_first(engine: Engine) {
