@@ -167,7 +167,9 @@ impl Intake {
             kind = update_kind(&update),
             person_id = tracing::field::Empty,
         );
-        async {
+        let kind = update_kind(&update);
+        let started = std::time::Instant::now();
+        let outcome = async {
             let sender = match update.from() {
                 None => Sender(None),
                 Some(user) => match self.app.store.sender(user.id.0 as i64).await {
@@ -206,7 +208,11 @@ impl Intake {
             outcome
         }
         .instrument(span)
-        .await
+        .await;
+        if outcome == Outcome::Done {
+            telemetry::metrics().update_handled(kind, started.elapsed().as_secs_f64());
+        }
+        outcome
     }
 
     async fn on_handler_error(&self, chat: Option<ChatId>, lang: Lang, e: HandlerError) -> Outcome {

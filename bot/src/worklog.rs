@@ -269,10 +269,14 @@ async fn record(
     let quiet = chrono::Duration::milliseconds(app.config.logs.album_wait_ms as i64);
     match app.store.record_log(log, now + quiet).await {
         Ok(Recorded::Log(receipt)) => {
+            telemetry::metrics().log_recorded();
             app.wake_archiver();
             send_receipt(bot, app, msg, lang, &receipt).await
         }
-        Ok(Recorded::AlbumPart { .. }) => {
+        Ok(Recorded::AlbumPart { new_log, .. }) => {
+            if new_log {
+                telemetry::metrics().log_recorded();
+            }
             // The album's one receipt is queued; the sender sends it after the quiet time.
             app.wake_sender();
             app.wake_archiver();

@@ -67,10 +67,26 @@ pub struct Config {
     /// missed by less than this.
     pub jobs_grace_hours: u32,
     pub calendar: CalendarConfig,
+    pub server: ServerConfig,
     #[serde(skip)]
     tz: Option<Tz>,
     #[serde(skip)]
     workdays: Option<Calendar>,
+}
+
+/// The operations endpoint (`GET /healthz`, `GET /metrics`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:9464".into(),
+        }
+    }
 }
 
 /// Rest days: a calendar file (default: China's statutory holidays, shipped), plus days.
@@ -164,6 +180,7 @@ impl Default for Config {
             jobs: BTreeMap::new(),
             jobs_grace_hours: 6,
             calendar: CalendarConfig::default(),
+            server: ServerConfig::default(),
             tz: Some(chrono_tz::Asia::Shanghai),
             workdays: None,
         }
@@ -288,6 +305,15 @@ impl Config {
             ));
         }
         self.check_ranges()?;
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(bad(
+                "server.listen",
+                format!(
+                    "`{}` is not an address and port (e.g. 127.0.0.1:9464)",
+                    self.server.listen
+                ),
+            ));
+        }
         self.workdays = Some(self.build_calendar()?);
         self.leave
             .validate()

@@ -503,6 +503,12 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the database answers (for `GET /healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        read_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
     pub async fn close(&self) {
         write_db!(self, pool => pool.close().await);
         read_db!(self, pool => pool.close().await)

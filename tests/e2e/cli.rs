@@ -14,6 +14,7 @@ on_both_engines!(
     import_then_serve_registers_by_contact_and_by_invite,
     serve_in_webhook_mode_takes_updates_posted_by_telegram,
     webhook_answers_503_while_the_database_is_away_and_200_once_handled,
+    serve_answers_health_and_metrics_and_stops_on_sigterm,
     import_validates_the_whole_file_first,
     import_twice_changes_nothing_the_second_time,
     jobs_list_and_a_manual_log_reminder_delivered_before_exit,
@@ -288,6 +289,130 @@ async fn webhook_answers_503_while_the_database_is_away_and_200_once_handled(eng
     tg.assert_silent(zhang.id, Duration::from_secs(1)).await;
     let person = db.store.person_by_tg(zhang.id).await.unwrap().unwrap();
     assert_eq!(db.store.person_logs(person.id).await.unwrap().len(), 1);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn get(url: &str) -> (u16, String) {
+    match reqwest::get(url).await {
+        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+        Err(_) => (0, String::new()),
+    }
+}
+
+async fn serve_answers_health_and_metrics_and_stops_on_sigterm(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    assert!(
+        run(zhucun(&db.url).args(["import", &roster]))
+            .status
+            .success()
+    );
+    let proxy = fakebot::proxy::TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let db_url = match engine {
+        Engine::Sqlite => db.url.clone(),
+        Engine::Postgres => db.url.replace("127.0.0.1:5432", &proxy.addr().to_string()),
+    };
+    let tg = FakeTelegram::start().await;
+    let port = free_port();
+    let config = write(
+        dir.path(),
+        "zhucun.toml",
+        &format!("[server]\nlisten = \"127.0.0.1:{port}\"\n"),
+    );
+    let child = zhucun(&db_url)
+        .args(["--config", &config, "serve"])
+        .env("TELOXIDE_TOKEN", fakebot::TOKEN)
+        .env("TELOXIDE_API_URL", tg.url())
+        .env("ZHUCUN_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    let mut served = Served(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let mut health = (0, String::new());
+    for _ in 0..100 {
+        health = get(&format!("{base}/healthz")).await;
+        if health.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(health.0, 200, "{health:?}");
+
+    let zhang = TgUser::new(8101, "张三");
+    tg.push_update(updates::contact(&zhang, "13800000001", Some(zhang.id)));
+    tg.next_to(zhang.id).await;
+    tg.push_update(updates::text(&zhang, "走访农户"));
+    let receipt = tg.next_to(zhang.id).await;
+    assert!(receipt.text().unwrap().contains("第 1 条"), "{receipt}");
+    let (status, text) = get(&format!("{base}/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(
+        text.contains(r#"zhucun_updates_total{kind="message"} 2"#),
+        "{text}"
+    );
+    assert!(text.contains("zhucun_logs_recorded_total 1"), "{text}");
+    assert!(text.contains("zhucun_outbox_depth 0"), "{text}");
+    assert!(text.contains("zhucun_update_seconds_bucket"), "{text}");
+
+    if engine == Engine::Postgres {
+        proxy.cut();
+        assert_eq!(get(&format!("{base}/healthz")).await.0, 503);
+        proxy.restore();
+        let mut back = 0;
+        for _ in 0..50 {
+            back = get(&format!("{base}/healthz")).await.0;
+            if back == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(back, 200, "healthy again once the database is back");
+    }
+
+    // SIGTERM: drains and exits cleanly within 10 s.
+    let pid = served.0.id().to_string();
+    let started = std::time::Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(status) = served.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "serve still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+    let mut stderr = String::new();
+    use std::io::Read;
+    served
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let first = stderr.lines().next().unwrap_or_default();
+    let line: serde_json::Value = serde_json::from_str(first).expect("JSON log lines");
+    assert!(line.get("level").is_some(), "{first}");
 }
 
 async fn import_validates_the_whole_file_first(engine: Engine) {
