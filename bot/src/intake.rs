@@ -74,6 +74,8 @@ pub fn allowed_updates() -> Vec<AllowedUpdate> {
         AllowedUpdate::EditedMessage,
         AllowedUpdate::CallbackQuery,
         AllowedUpdate::MyChatMember,
+        // Reactions in the sharing group (Telegram sends them only to an admin bot).
+        AllowedUpdate::MessageReaction,
     ]
 }
 
@@ -371,6 +373,7 @@ pub(crate) fn update_kind(update: &Update) -> &'static str {
         UpdateKind::EditedMessage(_) => "edited_message",
         UpdateKind::CallbackQuery(_) => "callback_query",
         UpdateKind::MyChatMember(_) => "my_chat_member",
+        UpdateKind::MessageReaction(_) => "message_reaction",
         UpdateKind::ChannelPost(_) | UpdateKind::EditedChannelPost(_) => "channel_post",
         _ => "other",
     }

@@ -16,7 +16,7 @@ use domain::worklog::{
 };
 use storage::{LogReceipt, NewLog, Person, Recorded};
 use teloxide::prelude::*;
-use teloxide::types::FileMeta;
+use teloxide::types::{FileMeta, ReplyParameters};
 
 /// What a Telegram message carries, as a log; `None` for kinds that are not logs
 /// (stickers, polls, games…).
@@ -203,6 +203,10 @@ async fn log_message(
     claim: Claim,
 ) -> HandlerResult {
     let lang = app.lang_of(person);
+    // A further part of an album sent as a work update joins the update.
+    if crate::updates::album_part(bot, app, msg, person, claim.update_id).await? {
+        return Ok(());
+    }
     let refusal = match to_log_input(msg) {
         None => tr(lang, K::Unsupported).to_string(),
         Some(_) if !person.roles.contains(Role::Cadre) => {
@@ -272,7 +276,7 @@ async fn record(
         Ok(Recorded::Log(receipt)) => {
             telemetry::metrics().log_recorded();
             app.wake_archiver();
-            reply(bot, msg, receipt_text(lang, &receipt)).await
+            send_receipt(bot, app, msg, lang, &receipt).await
         }
         Ok(Recorded::AlbumPart { new_log, .. }) => {
             if new_log {
@@ -292,7 +296,7 @@ async fn record(
             {
                 Ok(Some(receipt)) => {
                     tracing::info!(?update_id, "redelivered log: its receipt again");
-                    reply(bot, msg, receipt_text(lang, &receipt)).await
+                    send_receipt(bot, app, msg, lang, &receipt).await
                 }
                 Ok(None) => Ok(()),
                 Err(e) => db_down(bot, app, msg, person, e).await,
@@ -307,6 +311,22 @@ async fn record(
         }
         Err(e) => db_down(bot, app, msg, person, e).await,
     }
+}
+
+/// Answers a log with its receipt, remembered so that `/share` can reply to it.
+async fn send_receipt(
+    bot: &Bot,
+    app: &Ctx,
+    msg: &Message,
+    lang: Lang,
+    receipt: &LogReceipt,
+) -> HandlerResult {
+    let sent = bot
+        .send_message(msg.chat.id, receipt_text(lang, receipt))
+        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply())
+        .await?;
+    crate::sharing::receipt_sent(app, msg.chat.id.0, i64::from(sent.id.0), receipt.log_id).await;
+    Ok(())
 }
 
 /// `/log YYYY-MM-DD TEXT`: a log for an earlier day within the configured window.

@@ -14,8 +14,10 @@ pub mod roles;
 pub mod roster;
 pub mod routing;
 pub mod search;
+pub mod sharing;
 pub mod tutoring;
 pub mod units;
+pub mod updates;
 pub mod worklog;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -7,5 +7,6 @@ pub mod jobs;
 pub mod reminders;
 pub mod runner;
 pub mod ticks;
+pub mod updates;
 
 pub use runner::{Job, Ran, Scheduler};

@@ -19,16 +19,26 @@ pub enum Job {
     LogReminder,
     ApprovalReminder,
     QuestionSla,
+    UpdateNudge,
+    ShareDigest,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [Job::LogReminder, Job::ApprovalReminder, Job::QuestionSla];
+    pub const ALL: [Job; 5] = [
+        Job::LogReminder,
+        Job::ApprovalReminder,
+        Job::QuestionSla,
+        Job::UpdateNudge,
+        Job::ShareDigest,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::LogReminder => "log-reminder",
             Job::ApprovalReminder => "approval-reminder",
             Job::QuestionSla => "question-sla",
+            Job::UpdateNudge => "update-nudge",
+            Job::ShareDigest => "share-digest",
         }
     }
 
@@ -47,6 +57,8 @@ impl Job {
             Job::LogReminder => Some(format!("log-reminder:{run}:")),
             Job::ApprovalReminder => Some(format!("approval-reminder:{run}:")),
             Job::QuestionSla => None,
+            Job::UpdateNudge => Some(format!("update-nudge:{run}:")),
+            Job::ShareDigest => Some(format!("share-digest:{run}:")),
         }
     }
 
@@ -71,6 +83,8 @@ impl Job {
                     n => format!("{n} digests queued"),
                 }
             }
+            Job::UpdateNudge => crate::updates::update_nudge(store, config, now, run).await?,
+            Job::ShareDigest => crate::updates::share_digest(store, now, run).await?,
             Job::QuestionSla => {
                 let r = crate::jobs::question_sla(store, config, now).await?;
                 format!(

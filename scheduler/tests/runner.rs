@@ -55,7 +55,9 @@ fn local(day: u32, h: u32, m: u32) -> DateTime<Utc> {
 
 /// Only `log-reminder` on, at its default time; `toml` adds top-level settings.
 fn config(toml: &str) -> Arc<Config> {
-    let text = format!("{toml}\n[jobs]\nquestion-sla = \"off\"\napproval-reminder = \"off\"\n");
+    let text = format!(
+        "{toml}\n[jobs]\nquestion-sla = \"off\"\napproval-reminder = \"off\"\nupdate-nudge = \"off\"\nshare-digest = \"off\"\n"
+    );
     Arc::new(Config::from_toml(&text).unwrap().validate().unwrap())
 }
 

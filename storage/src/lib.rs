@@ -30,9 +30,11 @@ mod logs;
 mod outbox;
 mod people;
 mod search;
+mod sharing;
 pub mod testing;
 mod tutoring;
 mod updates;
+mod work_updates;
 
 pub use group::GroupStats;
 pub use jobs::TickEnd;
@@ -41,12 +43,19 @@ pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded
 pub use outbox::{Delivery, OutboxItem};
 pub use people::{ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
 pub use search::{DOC_POLICY, DOC_QUESTION, SearchMatch};
+pub use sharing::{
+    CadreShares, DigestNews, NewComment, ReceiptSent, ShareCounts, ShareFailure, SharedPost,
+};
 pub use tutoring::{
     AssignReason, Assignment, MessageKind, NewQuestion, PassTarget, Question, QuestionRefusal,
     QuestionStatus, Reassigned, RelayPlan, RelaySource, Relayed, Routed, SimilarAnswer,
     SlaCandidate, ThreadEntry, TutorChoice, TutorFigures,
 };
 pub use updates::UpdateClaim;
+pub use work_updates::{
+    FeedEntry, NewUpdate, ReporterUnit, UnitWeek, UpdateFailure, UpdatePhoto, UpdatePost,
+    UpdateRecorded,
+};
 
 /// A registration that failed for a reason the person is told, or for the database.
 pub type BindFailure = Failure<RegisterError>;
@@ -84,6 +93,7 @@ pub struct Store {
 struct Groups {
     senders: group::Group<i64, Option<Person>>,
     logs: group::Group<logs::QueuedLog, Recorded>,
+    receipts: group::Group<sharing::ReceiptSent, ()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -236,7 +246,13 @@ macro_rules! refusals {
         }
     )*};
 }
-refusals!(RegisterError, LeaveRefusal, QuestionRefusal);
+refusals!(
+    RegisterError,
+    LeaveRefusal,
+    QuestionRefusal,
+    domain::updates::UpdateRefusal,
+    domain::sharing::ShareRefusal
+);
 
 /// Runs the same read against whichever read pool the store holds.
 macro_rules! read_db {
@@ -448,6 +464,13 @@ impl Store {
                 group::Group::spawn(move |reqs| {
                     let store = store.clone();
                     async move { store.record_log_batch(reqs).await }
+                })
+            },
+            receipts: {
+                let store = bare.clone();
+                group::Group::spawn(move |reqs| {
+                    let store = store.clone();
+                    async move { store.receipts_batch(reqs).await }
                 })
             },
         };

@@ -592,7 +592,7 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
     assert!(out.status.success(), "{}", stderr(&out));
     let list = stdout(&out);
     let lines: Vec<&str> = list.lines().collect();
-    assert_eq!(lines.len(), 3, "{list}");
+    assert_eq!(lines.len(), 5, "{list}");
     assert!(lines[0].starts_with("log-reminder "), "{list}");
     // Name, cron expression, next run, last run (`-`: never).
     let fields: Vec<&str> = lines[0].split_whitespace().collect();
@@ -604,12 +604,30 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
         lines[2].split_whitespace().collect::<Vec<_>>(),
         ["question-sla", "off"]
     );
+    let fields: Vec<&str> = lines[3].split_whitespace().collect();
+    assert_eq!(
+        fields[..6],
+        ["update-nudge", "0", "10", "*", "*", "Thu"],
+        "{list}"
+    );
+    let fields: Vec<&str> = lines[4].split_whitespace().collect();
+    assert_eq!(
+        fields[..6],
+        ["share-digest", "0", "19", "*", "*", "*"],
+        "{list}"
+    );
 
     let out = run(zhucun(&db.url).args(["jobs", "run", "lunch"]));
     assert!(!out.status.success());
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    for job in ["log-reminder", "approval-reminder", "question-sla"] {
+    for job in [
+        "log-reminder",
+        "approval-reminder",
+        "question-sla",
+        "update-nudge",
+        "share-digest",
+    ] {
         assert!(err.contains(job), "{err}");
     }
 

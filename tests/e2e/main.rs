@@ -10,5 +10,7 @@ mod jobs;
 mod leave;
 mod outage;
 mod registration;
+mod sharing;
 mod tutoring;
+mod updates;
 mod worklog;

@@ -233,6 +233,11 @@ pub async fn render(
         Notification::LogReceipt { .. }
         | Notification::LogReminder { .. }
         | Notification::ApprovalDigest { .. }
+        | Notification::BulletinPost { .. }
+        | Notification::SharedPost { .. }
+        | Notification::UpdateNudge { .. }
+        | Notification::ShareDigest { .. }
+        | Notification::ChannelRefused { .. }
         | Notification::LeaveCard { .. }
         | Notification::LeaveForwarded { .. }
         | Notification::LeaveApproved { .. }
@@ -307,6 +312,11 @@ pub async fn on_delivered(app: &Ctx, item: &OutboxItem, message_id: Option<i64>)
             | Notification::LogReceipt { .. }
             | Notification::LogReminder { .. }
             | Notification::ApprovalDigest { .. }
+            | Notification::BulletinPost { .. }
+            | Notification::SharedPost { .. }
+            | Notification::UpdateNudge { .. }
+            | Notification::ShareDigest { .. }
+            | Notification::ChannelRefused { .. }
             | Notification::LeaveCard { .. }
             | Notification::LeaveForwarded { .. }
             | Notification::LeaveApproved { .. }
