@@ -21,6 +21,7 @@ use sqlx::sqlite::{
 };
 use std::str::FromStr;
 use std::time::Duration;
+use domain::policy::PolicyRefusal;
 
 mod dialogues;
 mod group;
@@ -29,6 +30,7 @@ mod leave;
 mod logs;
 mod outbox;
 mod people;
+mod policy;
 mod search;
 pub mod testing;
 mod tutoring;
@@ -40,7 +42,8 @@ pub use leave::{Decided, LeaveRefusal, LeaveRequest, LeaveStatus, LeaveStep, Ste
 pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded};
 pub use outbox::{Delivery, OutboxItem};
 pub use people::{ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
-pub use search::{DOC_POLICY, DOC_QUESTION, SearchMatch};
+pub use policy::{NewPolicy, Policy, PolicyFailure, PolicyHit, SNIPPET_CHARS, Similar};
+pub use search::{DOC_PASSAGE, DOC_POLICY, DOC_QUESTION, Scope, SearchMatch};
 pub use tutoring::{
     AssignReason, Assignment, MessageKind, NewQuestion, PassTarget, Question, QuestionRefusal,
     QuestionStatus, Reassigned, RelayPlan, RelaySource, Relayed, Routed, SimilarAnswer,
@@ -199,7 +202,7 @@ macro_rules! refusals {
         }
     )*};
 }
-refusals!(RegisterError, LeaveRefusal, QuestionRefusal);
+refusals!(RegisterError, LeaveRefusal, QuestionRefusal, PolicyRefusal);
 
 /// Runs the same read against whichever read pool the store holds.
 macro_rules! read_db {
