@@ -132,7 +132,10 @@ mod tests {
     #[test]
     fn captions_give_title_issuer_and_date() {
         let cases: Vec<(&str, Option<Result<Description, DescriptionError>>)> = vec![
-            ("#policy 梨树锈病防治技术", Some(Ok(d("梨树锈病防治技术", None, None)))),
+            (
+                "#policy 梨树锈病防治技术",
+                Some(Ok(d("梨树锈病防治技术", None, None))),
+            ),
             (
                 "#policy 《贵州省农村居民最低生活保障工作规程》 | 贵州省民政厅 | 2021-06-30",
                 Some(Ok(d(
@@ -145,8 +148,14 @@ mod tests {
                 "#POLICY 办法｜省林业局",
                 Some(Ok(d("办法", Some("省林业局"), None))),
             ),
-            ("#policy 办法 | | 2020-01-02", Some(Ok(d("办法", None, Some((2020, 1, 2)))))),
-            ("#policy 办法 | 2020-01-02", Some(Ok(d("办法", None, Some((2020, 1, 2)))))),
+            (
+                "#policy 办法 | | 2020-01-02",
+                Some(Ok(d("办法", None, Some((2020, 1, 2))))),
+            ),
+            (
+                "#policy 办法 | 2020-01-02",
+                Some(Ok(d("办法", None, Some((2020, 1, 2))))),
+            ),
             ("#policy", Some(Err(DescriptionError::NoTitle))),
             ("#policy  | 省民政厅", Some(Err(DescriptionError::NoTitle))),
             (

@@ -68,28 +68,16 @@ const STOP_CHARS: [char; 13] = [
 /// index has always had it.
 pub const CONCEPTS: &[(&str, &[&str])] = &[
     ("低保", &["最低生活保障", "低保"]),
-    (
-        "医保",
-        &["基本医疗保险", "医疗保险", "医疗保障", "医保"],
-    ),
+    ("医保", &["基本医疗保险", "医疗保险", "医疗保障", "医保"]),
     ("社保", &["社会保险", "社保"]),
-    (
-        "新农合",
-        &["新型农村合作医疗", "农村合作医疗", "新农合"],
-    ),
+    ("新农合", &["新型农村合作医疗", "农村合作医疗", "新农合"]),
     ("危改", &["危房改造", "危改"]),
-    (
-        "小额信贷",
-        &["小额信贷", "小额贷款", "小贷"],
-    ),
+    ("小额信贷", &["小额信贷", "小额贷款", "小贷"]),
     (
         "土地承包",
         &["土地承包经营", "土地承包", "承包地", "承包经营"],
     ),
-    (
-        "确权",
-        &["土地确权", "确权登记", "确权颁证", "确权"],
-    ),
+    ("确权", &["土地确权", "确权登记", "确权颁证", "确权"]),
     (
         "五保",
         &["特困人员救助供养", "特困供养", "特困人员", "五保"],
@@ -109,10 +97,7 @@ pub const CONCEPTS: &[(&str, &[&str])] = &[
         "地力补贴",
         &["耕地地力保护补贴", "地力保护补贴", "地力补贴"],
     ),
-    (
-        "家庭医生",
-        &["家庭医生签约", "家庭医生", "家签"],
-    ),
+    ("家庭医生", &["家庭医生签约", "家庭医生", "家签"]),
 ];
 
 /// At most this many terms of a query are looked up (a query is a question, not a book).
@@ -257,9 +242,7 @@ pub fn loosely_contains(text: &str, term: &str) -> bool {
     let t: Vec<char> = term.chars().collect();
     if t.len() == 2 && is_cjk(t[0]) && is_cjk(t[1]) {
         let chars: Vec<char> = text.chars().collect();
-        return chars
-            .windows(2)
-            .any(|w| w[0] == t[0] && w[1] == t[1])
+        return chars.windows(2).any(|w| w[0] == t[0] && w[1] == t[1])
             || chars
                 .windows(3)
                 .any(|w| w[0] == t[0] && is_cjk(w[1]) && w[2] == t[1]);
@@ -399,7 +382,8 @@ pub fn passages(body: &str) -> Vec<Passage> {
     let mut i = 0;
     while i < chars.len() {
         let len = i + 1 - start;
-        let end_here = (len >= PASSAGE_CHARS && matches!(chars[i], '。' | '！' | '？' | '；' | '\n'))
+        let end_here = (len >= PASSAGE_CHARS
+            && matches!(chars[i], '。' | '！' | '？' | '；' | '\n'))
             || len >= PASSAGE_MAX_CHARS;
         if end_here {
             push_passage(&mut out, &chars, start, i + 1);
@@ -436,9 +420,11 @@ pub fn snippet(text: &str, terms: &[String], width: usize) -> String {
             if f.is_empty() {
                 continue;
             }
-            let at = chars
-                .windows(f.len())
-                .position(|w| w.iter().zip(&f).all(|(a, b)| a.to_lowercase().eq(b.to_lowercase())));
+            let at = chars.windows(f.len()).position(|w| {
+                w.iter()
+                    .zip(&f)
+                    .all(|(a, b)| a.to_lowercase().eq(b.to_lowercase()))
+            });
             if let Some(at) = at {
                 first = Some(first.map_or(at, |p: usize| p.min(at)));
             }
@@ -500,7 +486,10 @@ mod tests {
             terms("低保申请需要哪些材料"),
             ["低保", "保申", "申请", "材料"]
         );
-        assert_eq!(query_terms("低保申请需要哪些材料"), ["申请", "材料", "低保"]);
+        assert_eq!(
+            query_terms("低保申请需要哪些材料"),
+            ["申请", "材料", "低保"]
+        );
     }
 
     #[test]
@@ -547,7 +536,11 @@ mod tests {
             ("土地确权", "确权"),
         ];
         for (text, concept) in cases {
-            assert!(set(text).contains(concept), "{text} → {concept}: {:?}", terms(text));
+            assert!(
+                set(text).contains(concept),
+                "{text} → {concept}: {:?}",
+                terms(text)
+            );
             assert!(
                 query_terms(text).contains(&concept.to_string()),
                 "query {text}"
@@ -561,10 +554,8 @@ mod tests {
 
     #[test]
     fn medical_insurance_never_matches_subsistence_allowance() {
-        for doc in [
-            "贵州省农村居民最低生活保障工作规程",
-            "低保对象认定办法",
-        ] {
+        for doc in ["贵州省农村居民最低生活保障工作规程", "低保对象认定办法"]
+        {
             assert!(cover("医保", doc) < MIN_COVERAGE, "{doc}");
             assert!(cover("医疗保障", doc) < MIN_COVERAGE, "{doc}");
         }
@@ -658,13 +649,21 @@ mod tests {
 
     #[test]
     fn snippets_point_at_the_match() {
-        let text = format!("{}申请低保应当由共同生活的家庭成员提出{}", "前言".repeat(50), "后记".repeat(50));
+        let text = format!(
+            "{}申请低保应当由共同生活的家庭成员提出{}",
+            "前言".repeat(50),
+            "后记".repeat(50)
+        );
         let s = snippet(&text, &["低保".to_string()], 30);
         assert!(s.contains("申请低保"), "{s}");
         assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
         assert_eq!(snippet("短文本", &["无关".to_string()], 30), "短文本");
         // A concept's long form counts as its occurrence.
-        let s = snippet(&text.replace("低保", "最低生活保障"), &["低保".to_string()], 30);
+        let s = snippet(
+            &text.replace("低保", "最低生活保障"),
+            &["低保".to_string()],
+            30,
+        );
         assert!(s.contains("最低生活保障"), "{s}");
         assert_eq!(snippet("一\n\n  二", &[], 10), "一 二");
     }

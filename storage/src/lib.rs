@@ -13,6 +13,7 @@
 //! its connection only (helpers of `*Tx` traits), never calls back into the store.
 
 use chrono::{DateTime, Utc};
+use domain::policy::PolicyRefusal;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -21,7 +22,6 @@ use sqlx::sqlite::{
 };
 use std::str::FromStr;
 use std::time::Duration;
-use domain::policy::PolicyRefusal;
 
 mod dialogues;
 mod group;

@@ -5,9 +5,9 @@
 use crate::search::{DOC_PASSAGE, DOC_POLICY, DOC_QUESTION, Scope, SearchTx};
 use crate::{Failure, Result, Store, in_tx, ms, read_db};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::Roles;
 use domain::policy::{PolicyRefusal, may_manage};
 use domain::search::{passages, query_terms, snippet};
-use domain::Roles;
 
 pub type PolicyFailure = Failure<PolicyRefusal>;
 
@@ -62,8 +62,7 @@ pub enum Similar {
     Policy(PolicyHit),
 }
 
-const COLUMNS: &str =
-    "id, title, issuer, issued_on, file_id, file_name, format, chars, no_text";
+const COLUMNS: &str = "id, title, issuer, issued_on, file_id, file_name, format, chars, no_text";
 
 trait PolicyTx {
     /// The roles of an active person, `None` if he is not (or no longer) active.
@@ -227,7 +226,10 @@ impl Store {
         let Some(policy) = self.policy(m.doc_id).await? else {
             return Ok(None);
         };
-        let source = m.passage.as_ref().map_or(policy.title.as_str(), |p| p.1.as_str());
+        let source = m
+            .passage
+            .as_ref()
+            .map_or(policy.title.as_str(), |p| p.1.as_str());
         Ok(Some(PolicyHit {
             snippet: snippet(source, terms, SNIPPET_CHARS),
             policy,

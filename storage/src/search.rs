@@ -213,8 +213,11 @@ impl Store {
             for t in &terms { q = q.bind(t); }
             q.fetch_all(pool).await?
         });
-        let position: HashMap<&str, usize> =
-            terms.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+        let position: HashMap<&str, usize> = terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.as_str(), i))
+            .collect();
         let mut has: HashMap<(String, i64), Vec<bool>> = candidates
             .iter()
             .map(|c| (c.clone(), vec![false; terms.len()]))
@@ -289,9 +292,7 @@ impl Store {
     /// How many units of the scope exist (for the terms' rarity).
     async fn unit_count(&self, scope: Scope) -> Result<u64> {
         let sql = match scope {
-            Scope::Questions => {
-                "SELECT COUNT(*) FROM questions WHERE first_answer_at IS NOT NULL"
-            }
+            Scope::Questions => "SELECT COUNT(*) FROM questions WHERE first_answer_at IS NOT NULL",
             Scope::Policies => {
                 "SELECT (SELECT COUNT(*) FROM policies) + (SELECT COUNT(*) FROM policy_passages)"
             }
@@ -304,7 +305,10 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
-    async fn unit_texts(&self, units: &[(String, i64)]) -> Result<HashMap<(String, i64), UnitText>> {
+    async fn unit_texts(
+        &self,
+        units: &[(String, i64)],
+    ) -> Result<HashMap<(String, i64), UnitText>> {
         let mut out = HashMap::new();
         for (kind, sql) in [
             (

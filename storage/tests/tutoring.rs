@@ -640,7 +640,12 @@ async fn chinese_questions_find_their_earlier_answers(store: Store) {
 async fn policy_documents_share_the_index(store: Store) {
     let p = setup(&store).await;
     let pear = answered(&store, p.wu, "梨锈病用什么药防治", "喷施三唑酮").await;
-    let admin = store.person_by_phone("13800000004").await.unwrap().unwrap().id;
+    let admin = store
+        .person_by_phone("13800000004")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let policy = store
         .add_policy(
             storage::NewPolicy {
