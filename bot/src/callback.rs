@@ -22,6 +22,8 @@ pub enum Callback {
     PassTutor { question: i64, tutor: i64 },
     /// Rate the answers to question `question`.
     Rate { question: i64, helpful: bool },
+    /// Send the file of policy document `policy`.
+    PolicyFile { policy: i64 },
 }
 
 impl Callback {
@@ -40,6 +42,7 @@ impl Callback {
             Callback::Rate { question, helpful } => {
                 format!("qr:{question}:{}", u8::from(helpful))
             }
+            Callback::PolicyFile { policy } => format!("pf:{policy}"),
         }
     }
 
@@ -71,6 +74,7 @@ impl Callback {
                 topic: u8::try_from(num()?).ok()?,
             },
             "qm" => Callback::PassMenu { question: num()? },
+            "pf" => Callback::PolicyFile { policy: num()? },
             "qu" => Callback::PassTutor {
                 question: num()?,
                 tutor: num()?,
@@ -121,6 +125,7 @@ mod tests {
                 helpful: false,
             },
             Callback::PassMenu { question: i64::MAX },
+            Callback::PolicyFile { policy: i64::MAX },
             Callback::PassTutor {
                 question: i64::MAX,
                 tutor: i64::MAX,
@@ -147,6 +152,8 @@ mod tests {
             "qr:1:2",
             "qm:1:2",
             "qu:1",
+            "pf:",
+            "pf:1:2",
             "zz:1",
         ] {
             assert_eq!(Callback::decode(data), None, "{data}");

@@ -21,6 +21,11 @@ pub enum Command {
     Ask(String),
     Questions,
     Remind(String),
+    Policy(String),
+    #[command(rename = "policy_add")]
+    PolicyAdd,
+    #[command(rename = "policy_del")]
+    PolicyDel(String),
     Cancel,
 }
 
@@ -35,6 +40,9 @@ pub fn menu(lang: Lang) -> Vec<(&'static str, &'static str)> {
         ("ask", tr(lang, K::CmdAsk)),
         ("questions", tr(lang, K::CmdQuestions)),
         ("remind", tr(lang, K::CmdRemind)),
+        ("policy", tr(lang, K::CmdPolicy)),
+        ("policy_add", tr(lang, K::CmdPolicyAdd)),
+        ("policy_del", tr(lang, K::CmdPolicyDel)),
         ("cancel", tr(lang, K::CmdCancel)),
         ("help", tr(lang, K::CmdHelp)),
         ("lang", tr(lang, K::CmdLang)),
@@ -111,6 +119,15 @@ mod tests {
             Command::Lang("en".into())
         );
         assert!(Command::parse("/nonsense", "bot").is_err());
+        assert_eq!(
+            Command::parse("/policy 低保", "bot").unwrap(),
+            Command::Policy("低保".into())
+        );
+        assert_eq!(Command::parse("/policy_add", "bot").unwrap(), Command::PolicyAdd);
+        assert_eq!(
+            Command::parse("/policy_del 12", "bot").unwrap(),
+            Command::PolicyDel("12".into())
+        );
     }
 
     #[test]

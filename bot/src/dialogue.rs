@@ -26,6 +26,8 @@ pub enum Dialogue {
     },
     /// `/ask` alone: waiting for the question.
     AskQuestion,
+    /// `/policy_add`: waiting for the document.
+    PolicyAdd,
 }
 
 pub async fn save(app: &Ctx, person: &Person, d: &Dialogue) -> Result<(), storage::StorageError> {
@@ -66,6 +68,7 @@ pub async fn step(bot: Bot, app: Ctx, msg: Message, person: Person, d: Dialogue)
             crate::leave::reject_reason(bot, app, msg, person, request, step).await
         }
         Dialogue::AskQuestion => crate::tutoring::dialogue_step(bot, app, msg, person).await,
+        Dialogue::PolicyAdd => crate::policy::dialogue_step(bot, app, msg, person).await,
     }
 }
 

@@ -22,6 +22,7 @@ mod commands;
 mod dialogue;
 mod digest;
 mod leave;
+mod policy;
 mod registration;
 pub mod route;
 mod sender;
@@ -100,6 +101,9 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Command::Ask(args)].endpoint(tutoring::ask))
         .branch(case![Command::Questions].endpoint(tutoring::list))
         .branch(case![Command::Remind(arg)].endpoint(worklog::remind))
+        .branch(case![Command::Policy(args)].endpoint(policy::search))
+        .branch(case![Command::PolicyAdd].endpoint(policy::add_start))
+        .branch(case![Command::PolicyDel(args)].endpoint(policy::delete))
         .branch(case![Command::Cancel].endpoint(leave::cancel_dialogue));
 
     let registration = dptree::filter_map(|m: Message| m.from)
@@ -116,6 +120,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Route::Command(command)].chain(commands))
         .branch(case![Route::Contact].endpoint(registration::already_registered_contact))
         .branch(case![Route::UnknownCommand].endpoint(commands::unknown))
+        .branch(case![Route::PolicyDocument].endpoint(policy::on_tagged))
         .branch(case![Route::Dialogue(d)].endpoint(dialogue::step))
         .branch(case![Route::Reply].endpoint(tutoring::on_reply))
         .branch(case![Route::Inactive].endpoint(registration::refuse_inactive));
@@ -164,7 +169,8 @@ pub fn schema() -> UpdateHandler<HandlerError> {
                     case![Callback::PassTutor { question, tutor }]
                         .endpoint(tutoring::on_pass_tutor),
                 )
-                .branch(case![Callback::Rate { question, helpful }].endpoint(tutoring::on_rate)),
+                .branch(case![Callback::Rate { question, helpful }].endpoint(tutoring::on_rate))
+                .branch(case![Callback::PolicyFile { policy }].endpoint(policy::on_file_button)),
         )
         .branch(dptree::endpoint(stale_button));
 
@@ -221,6 +227,7 @@ async fn route_message(app: Ctx, m: Message, me: Me, sender: Sender) -> Option<r
         slash: text.is_some_and(|t| t.starts_with('/')),
         contact: m.contact().is_some(),
         reply: m.reply_to_message().is_some(),
+        policy_tag: text.is_some_and(domain::policy::is_policy_caption),
     };
     let who = match &sender.0 {
         None => Who::Unknown,

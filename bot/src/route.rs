@@ -20,6 +20,8 @@ pub struct Facts {
     pub contact: bool,
     /// Replies to another message.
     pub reply: bool,
+    /// The caption (or text) starts with `#policy`: a document for the policy library.
+    pub policy_tag: bool,
 }
 
 /// Who wrote, as far as routing cares.
@@ -56,10 +58,13 @@ pub enum Route {
     Dialogue(Dialogue),
     /// A reply to one of the bot's messages (a tutoring thread, or help).
     Reply,
+    /// A `#policy` document (added for an admin, refused for anyone else).
+    PolicyDocument,
 }
 
 /// The one routing rule. Registered people: commands, then a shared contact, then an
-/// unknown `/command`, then the open dialogue, then a reply, else a work log.
+/// unknown `/command`, then a `#policy` document, then the open dialogue, then a reply,
+/// else a work log.
 pub fn classify(facts: &Facts, who: Who) -> Route {
     if !facts.private || !facts.from_someone {
         return Route::Ignore;
@@ -80,6 +85,8 @@ pub fn classify(facts: &Facts, who: Who) -> Route {
                 Route::Contact
             } else if facts.slash {
                 Route::UnknownCommand
+            } else if facts.policy_tag {
+                Route::PolicyDocument
             } else if let Some(d) = dialogue {
                 Route::Dialogue(d)
             } else if facts.reply {
@@ -202,6 +209,24 @@ mod tests {
                 Route::Dialogue(Dialogue::LeaveStart),
             ),
             ("a reply", reply, active(), Route::Reply),
+            (
+                "a #policy document, also inside a dialogue",
+                Facts {
+                    policy_tag: true,
+                    ..private()
+                },
+                in_dialogue(),
+                Route::PolicyDocument,
+            ),
+            (
+                "a stranger's #policy document",
+                Facts {
+                    policy_tag: true,
+                    ..private()
+                },
+                Who::Unknown,
+                Route::Register(Registration::AskForContact),
+            ),
             (
                 "a deactivated person",
                 private(),
