@@ -123,7 +123,10 @@ mod tests {
             Command::parse("/policy 低保", "bot").unwrap(),
             Command::Policy("低保".into())
         );
-        assert_eq!(Command::parse("/policy_add", "bot").unwrap(), Command::PolicyAdd);
+        assert_eq!(
+            Command::parse("/policy_add", "bot").unwrap(),
+            Command::PolicyAdd
+        );
         assert_eq!(
             Command::parse("/policy_del 12", "bot").unwrap(),
             Command::PolicyDel("12".into())

@@ -11,16 +11,14 @@ use crate::texts::{K, fill, tr};
 use crate::{Ctx, HandlerResult};
 use domain::config::Lang;
 use domain::policy::{
-    self, Description, DescriptionError, MAX_DOWNLOAD_BYTES, MAX_TITLE_CHARS, NEWEST, RESULTS,
-    PolicyRefusal,
+    self, Description, DescriptionError, MAX_DOWNLOAD_BYTES, MAX_TITLE_CHARS, NEWEST,
+    PolicyRefusal, RESULTS,
 };
 use extract::ExtractError;
 use storage::{Failure, NewPolicy, Person, Policy, PolicyHit};
 use teloxide::net::Download;
 use teloxide::prelude::*;
-use teloxide::types::{
-    Document, FileId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
-};
+use teloxide::types::{Document, FileId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile};
 
 /// Characters of a title on a button.
 const BUTTON_TITLE_CHARS: usize = 24;
@@ -63,7 +61,13 @@ fn file_buttons(lang: Lang, policies: &[&Policy]) -> InlineKeyboardMarkup {
 }
 
 /// `/policy KEYWORDS`, or `/policy` alone for the newest documents.
-pub async fn search(bot: Bot, app: Ctx, msg: Message, person: Person, args: String) -> HandlerResult {
+pub async fn search(
+    bot: Bot,
+    app: Ctx,
+    msg: Message,
+    person: Person,
+    args: String,
+) -> HandlerResult {
     let lang = app.lang_of(&person);
     let query = args.trim();
     if query.is_empty() {
@@ -74,7 +78,12 @@ pub async fn search(bot: Bot, app: Ctx, msg: Message, person: Person, args: Stri
         Err(e) => return db_down(&bot, &app, &msg, &person, e).await,
     };
     if hits.is_empty() {
-        let t = say(&app, &person, K::PolicyNoMatch, &[("query", &clip(query, 40))]);
+        let t = say(
+            &app,
+            &person,
+            K::PolicyNoMatch,
+            &[("query", &clip(query, 40))],
+        );
         return reply(&bot, &msg, t).await;
     }
     let mut text = fill(
@@ -103,13 +112,11 @@ pub async fn search(bot: Bot, app: Ctx, msg: Message, person: Person, args: Stri
 
 async fn newest(bot: &Bot, app: &Ctx, msg: &Message, person: &Person) -> HandlerResult {
     let lang = app.lang_of(person);
-    let (list, count) = match tokio::try_join!(
-        app.store.newest_policies(NEWEST),
-        app.store.policy_count()
-    ) {
-        Ok(r) => r,
-        Err(e) => return db_down(bot, app, msg, person, e).await,
-    };
+    let (list, count) =
+        match tokio::try_join!(app.store.newest_policies(NEWEST), app.store.policy_count()) {
+            Ok(r) => r,
+            Err(e) => return db_down(bot, app, msg, person, e).await,
+        };
     if list.is_empty() {
         return reply(bot, msg, tr(lang, K::PolicyLibraryEmpty).to_string()).await;
     }
@@ -167,7 +174,13 @@ pub async fn on_file_button(
 }
 
 /// `/policy_del NUMBER` (admins).
-pub async fn delete(bot: Bot, app: Ctx, msg: Message, person: Person, args: String) -> HandlerResult {
+pub async fn delete(
+    bot: Bot,
+    app: Ctx,
+    msg: Message,
+    person: Person,
+    args: String,
+) -> HandlerResult {
     let lang = app.lang_of(&person);
     if policy::may_manage(person.roles).is_err() {
         return reply(&bot, &msg, tr(lang, K::PolicyNotAdmin).to_string()).await;
@@ -214,7 +227,11 @@ pub async fn dialogue_step(bot: Bot, app: Ctx, msg: Message, person: Person) -> 
         return reply(&bot, &msg, tr(lang, K::PolicyAddNeedsFile).to_string()).await;
     };
     let description = if caption.is_empty() {
-        match doc.file_name.as_deref().and_then(policy::title_from_file_name) {
+        match doc
+            .file_name
+            .as_deref()
+            .and_then(policy::title_from_file_name)
+        {
             Some(title) => Ok(Description {
                 title,
                 issuer: None,
@@ -249,9 +266,12 @@ fn refusal_text(app: &Ctx, person: &Person, e: &ExtractError) -> String {
     match e {
         ExtractError::Unsupported => tr(app.lang_of(person), K::PolicyUnsupported).to_string(),
         ExtractError::Encrypted => tr(app.lang_of(person), K::PolicyEncrypted).to_string(),
-        ExtractError::Malformed(_, why) => {
-            say(app, person, K::PolicyMalformed, &[("reason", &clip(why, 120))])
-        }
+        ExtractError::Malformed(_, why) => say(
+            app,
+            person,
+            K::PolicyMalformed,
+            &[("reason", &clip(why, 120))],
+        ),
     }
 }
 
@@ -344,7 +364,12 @@ async fn add(
         }
         Err(Failure::Storage(e)) => return db_down(bot, app, msg, person, e).await,
     };
-    tracing::info!(policy = added.id, chars = added.chars, scan = added.no_text, "policy added");
+    tracing::info!(
+        policy = added.id,
+        chars = added.chars,
+        scan = added.no_text,
+        "policy added"
+    );
     let key = if added.no_text {
         K::PolicyAddedScan
     } else {
@@ -363,7 +388,13 @@ async fn add(
     reply(bot, msg, t).await
 }
 
-async fn too_large(bot: &Bot, app: &Ctx, msg: &Message, person: &Person, size: u64) -> HandlerResult {
+async fn too_large(
+    bot: &Bot,
+    app: &Ctx,
+    msg: &Message,
+    person: &Person,
+    size: u64,
+) -> HandlerResult {
     let t = say(
         app,
         person,

@@ -31,6 +31,7 @@ mod logs;
 mod outbox;
 mod people;
 mod policy;
+pub mod relevance;
 mod search;
 pub mod testing;
 mod tutoring;

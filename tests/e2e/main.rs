@@ -7,6 +7,7 @@ mod cli;
 mod delivery;
 mod jobs;
 mod leave;
+mod policy;
 mod registration;
 mod tutoring;
 mod worklog;
