@@ -11,8 +11,7 @@ use crate::texts::{K, fill, tr};
 use crate::{Ctx, HandlerResult};
 use domain::config::Lang;
 use domain::policy::{
-    self, Description, DescriptionError, MAX_DOWNLOAD_BYTES, MAX_TITLE_CHARS, NEWEST,
-    PolicyRefusal, RESULTS,
+    self, Description, DescriptionError, MAX_TITLE_CHARS, NEWEST, PolicyRefusal, RESULTS,
 };
 use extract::ExtractError;
 use storage::{Failure, NewPolicy, Person, Policy, PolicyHit};
@@ -316,12 +315,13 @@ async fn add(
         }
     };
     let size = u64::from(doc.file.size);
-    if !policy::within_download_limit(size) {
+    let max_mb = app.config.logs.max_file_mb;
+    if !policy::within_download_limit(size, max_mb) {
         return too_large(bot, app, msg, person, size).await;
     }
     let name = doc.file_name.as_deref();
     let mime = doc.mime_type.as_ref().map(|m| m.essence_str().to_string());
-    let bytes = match download(bot, doc).await {
+    let bytes = match download(bot, doc, max_mb).await {
         Ok(b) => b,
         Err(Fetch::TooBig) => return too_large(bot, app, msg, person, size).await,
         Err(Fetch::Failed(e)) => {
@@ -401,7 +401,7 @@ async fn too_large(
         K::PolicyTooLarge,
         &[
             ("size", &mb(size)),
-            ("max", &(MAX_DOWNLOAD_BYTES / (1024 * 1024)).to_string()),
+            ("max", &app.config.logs.max_file_mb.to_string()),
         ],
     );
     reply(bot, msg, t).await
@@ -412,8 +412,8 @@ enum Fetch {
     Failed(String),
 }
 
-/// The file's bytes through getFile and the download URL, at most the download limit.
-async fn download(bot: &Bot, doc: &Document) -> Result<Vec<u8>, Fetch> {
+/// The file's bytes through getFile and the download URL, at most `max_mb` megabytes.
+async fn download(bot: &Bot, doc: &Document, max_mb: u64) -> Result<Vec<u8>, Fetch> {
     let file = bot.get_file(doc.file.id.clone()).await.map_err(|e| {
         if e.to_string().to_lowercase().contains("too big") {
             Fetch::TooBig
@@ -421,14 +421,14 @@ async fn download(bot: &Bot, doc: &Document) -> Result<Vec<u8>, Fetch> {
             Fetch::Failed(e.to_string())
         }
     })?;
-    if !policy::within_download_limit(u64::from(file.size)) {
+    if !policy::within_download_limit(u64::from(file.size), max_mb) {
         return Err(Fetch::TooBig);
     }
     let mut bytes: Vec<u8> = Vec::with_capacity(file.size as usize);
     bot.download_file(&file.path, &mut bytes)
         .await
         .map_err(|e| Fetch::Failed(e.to_string()))?;
-    if !policy::within_download_limit(bytes.len() as u64) {
+    if !policy::within_download_limit(bytes.len() as u64, max_mb) {
         return Err(Fetch::TooBig);
     }
     Ok(bytes)

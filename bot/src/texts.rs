@@ -589,7 +589,7 @@ fn zh(k: K) -> &'static str {
             "#policy 要和文件一起发送：请发送 PDF、DOCX 或 TXT 文件，并在文件说明里写 #policy 标题。"
         }
         K::PolicyTooLarge => {
-            "文件有 {size} MB，超过 Telegram 机器人接口 {max} MB 的下载上限，没有添加。请压缩或拆分后再发；需要更大的文件时，可请运维改用自建的 Bot API 服务器。"
+            "文件有 {size} MB，超过机器人接口 {max} MB 的下载上限（Telegram 云端接口最多 20 MB），没有添加。请压缩或拆分后再发；需要更大的文件时，可请运维改用自建的 Bot API 服务器。"
         }
         K::PolicyUnsupported => {
             "只能添加 PDF、DOCX 或 TXT 文件（旧版 .doc 请另存为 .docx）。文件没有添加。"
@@ -953,7 +953,7 @@ fn en(k: K) -> &'static str {
             "#policy goes with a file: send a PDF, DOCX or TXT file with the caption #policy TITLE."
         }
         K::PolicyTooLarge => {
-            "The file has {size} MB, over the Telegram Bot API's download limit of {max} MB; it was not added. Compress or split it; for larger files the operators can run a self-hosted Bot API server."
+            "The file has {size} MB, over the bot's download limit of {max} MB (Telegram's cloud Bot API allows 20 MB); it was not added. Compress or split it; for larger files the operators can run a self-hosted Bot API server."
         }
         K::PolicyUnsupported => {
             "Only PDF, DOCX and TXT files can be added (save an old .doc as .docx). The file was not added."

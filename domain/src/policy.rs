@@ -4,7 +4,8 @@
 use crate::{Role, Roles};
 use chrono::NaiveDate;
 
-/// The Bot API's download limit (`getFile`); a self-hosted Bot API server lifts it.
+/// The cloud Bot API's download limit (`getFile`); a self-hosted Bot API server lifts it
+/// (then `logs.max_file_mb` is raised, which bounds policy documents too).
 pub const MAX_DOWNLOAD_BYTES: u64 = 20 * 1024 * 1024;
 /// Titles and issuers longer than this are refused (they are shown in lists and buttons).
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -112,9 +113,9 @@ pub fn may_manage(roles: Roles) -> Result<(), PolicyRefusal> {
     }
 }
 
-/// Whether a file of `bytes` can be downloaded through the Bot API.
-pub fn within_download_limit(bytes: u64) -> bool {
-    bytes <= MAX_DOWNLOAD_BYTES
+/// Whether a file of `bytes` can be downloaded when the limit is `max_mb` megabytes.
+pub fn within_download_limit(bytes: u64, max_mb: u64) -> bool {
+    bytes <= max_mb.saturating_mul(1024 * 1024)
 }
 
 #[cfg(test)]
@@ -184,8 +185,9 @@ mod tests {
             may_manage(Roles::parse_list("cadre;tutor").unwrap()),
             Err(PolicyRefusal::NotAdmin)
         );
-        assert!(within_download_limit(MAX_DOWNLOAD_BYTES));
-        assert!(!within_download_limit(MAX_DOWNLOAD_BYTES + 1));
+        assert!(within_download_limit(MAX_DOWNLOAD_BYTES, 20));
+        assert!(!within_download_limit(MAX_DOWNLOAD_BYTES + 1, 20));
+        assert!(within_download_limit(MAX_DOWNLOAD_BYTES + 1, 2000));
     }
 
     #[test]

@@ -107,8 +107,11 @@ crate::impl_for_connections! {
     }
 }
 
-/// Candidates come from the rarest terms until their postings add up to this many rows.
+/// Candidates come from the rarest terms until their postings add up to this many rows
+/// (and no more rows are read for them).
 const CANDIDATE_POSTINGS: i64 = 20_000;
+/// Document frequencies are counted up to this.
+const DF_CAP: i64 = 5_000;
 /// How many candidate units the SQL step hands to the ranking.
 const CANDIDATES: usize = 200;
 
@@ -129,24 +132,31 @@ impl Store {
         }
         let kinds = scope.kinds();
         let kind_p = params(1, kinds.len());
-        let term_p = params(kinds.len() + 1, terms.len());
 
-        // 1. How many units have each term, and how many units there are.
-        let sql = format!(
-            "SELECT term, COUNT(*) FROM search_terms
-             WHERE doc_kind IN ({kind_p}) AND term IN ({term_p}) GROUP BY term"
-        );
-        let df_rows: Vec<(String, i64)> = read_db!(self, pool => {
+        // 1. How many units have each term (counted up to DF_CAP: beyond it a term is
+        // common and weighs next to nothing anyway), and how many units there are.
+        let sql = (0..terms.len())
+            .map(|i| {
+                format!(
+                    "SELECT CAST({i} AS BIGINT), COUNT(*) FROM (SELECT 1 AS one FROM search_terms
+                     WHERE term = ${} AND doc_kind IN ({kind_p}) LIMIT {DF_CAP}) t{i}",
+                    kinds.len() + i + 1
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let df_rows: Vec<(i64, i64)> = read_db!(self, pool => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             for k in kinds { q = q.bind(*k); }
             for t in &terms { q = q.bind(t); }
             q.fetch_all(pool).await?
         });
-        let df_of: HashMap<String, i64> = df_rows.into_iter().collect();
-        let df: Vec<u64> = terms
-            .iter()
-            .map(|t| df_of.get(t).copied().unwrap_or(0).max(0) as u64)
-            .collect();
+        let mut df = vec![0u64; terms.len()];
+        for (i, n) in df_rows {
+            if let Some(slot) = usize::try_from(i).ok().and_then(|i| df.get_mut(i)) {
+                *slot = n.max(0) as u64;
+            }
+        }
         let units = self.unit_count(scope).await?;
         let scorer = Scorer::new(terms.clone(), &df, units);
         if scorer.is_empty() {
@@ -181,8 +191,8 @@ impl Store {
             })
             .collect();
         let sql = format!(
-            "SELECT doc_kind, doc_id FROM search_terms
-             WHERE doc_kind IN ({kind_p}) AND term IN ({})
+            "SELECT doc_kind, doc_id FROM (SELECT doc_kind, doc_id, term FROM search_terms
+                 WHERE doc_kind IN ({kind_p}) AND term IN ({}) LIMIT {CANDIDATE_POSTINGS}) p
              GROUP BY doc_kind, doc_id
              ORDER BY SUM(CASE term{weight_case} ELSE 0 END) DESC, doc_id DESC
              LIMIT {CANDIDATES}",
@@ -198,21 +208,36 @@ impl Store {
             return Ok(Vec::new());
         }
 
-        // 3. Which query terms each candidate has.
-        let ids: Vec<i64> = candidates.iter().map(|c| c.1).collect();
-        let sql = format!(
-            "SELECT doc_kind, doc_id, term FROM search_terms
-             WHERE doc_kind IN ({kind_p}) AND doc_id IN ({}) AND term IN ({})",
-            params(kinds.len() + 1, ids.len()),
-            params(kinds.len() + ids.len() + 1, terms.len())
-        );
-        let rows: Vec<(String, i64, String)> = read_db!(self, pool => {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-            for k in kinds { q = q.bind(*k); }
-            for id in &ids { q = q.bind(id); }
-            for t in &terms { q = q.bind(t); }
-            q.fetch_all(pool).await?
-        });
+        // 3. Which query terms each candidate has: primary-key lookups, per kind.
+        let mut rows: Vec<(String, i64, String)> = Vec::new();
+        for kind in kinds {
+            let ids: Vec<i64> = candidates
+                .iter()
+                .filter(|c| c.0 == *kind)
+                .map(|c| c.1)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let hint = match self.engine() {
+                Engine::Sqlite => " INDEXED BY sqlite_autoindex_search_terms_1",
+                Engine::Postgres => "",
+            };
+            let sql = format!(
+                "SELECT doc_kind, doc_id, term FROM search_terms{hint}
+                 WHERE doc_kind = $1 AND doc_id IN ({}) AND term IN ({})",
+                params(2, ids.len()),
+                params(ids.len() + 2, terms.len())
+            );
+            let mut got: Vec<(String, i64, String)> = read_db!(self, pool => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                q = q.bind(*kind);
+                for id in &ids { q = q.bind(id); }
+                for t in &terms { q = q.bind(t); }
+                q.fetch_all(pool).await?
+            });
+            rows.append(&mut got);
+        }
         let position: HashMap<&str, usize> = terms
             .iter()
             .enumerate()
@@ -290,18 +315,19 @@ impl Store {
     }
 
     /// How many units of the scope exist (for the terms' rarity).
+    /// About how many units of the scope exist (for the terms' rarity): the highest ids,
+    /// one index lookup each instead of a count.
     async fn unit_count(&self, scope: Scope) -> Result<u64> {
+        let questions = "(SELECT COALESCE(MAX(id), 0) FROM questions)";
+        let policies = "(SELECT COALESCE(MAX(id), 0) FROM policies)
+                        + (SELECT COALESCE(MAX(id), 0) FROM policy_passages)";
         let sql = match scope {
-            Scope::Questions => "SELECT COUNT(*) FROM questions WHERE first_answer_at IS NOT NULL",
-            Scope::Policies => {
-                "SELECT (SELECT COUNT(*) FROM policies) + (SELECT COUNT(*) FROM policy_passages)"
-            }
-            Scope::Both => {
-                "SELECT (SELECT COUNT(*) FROM questions WHERE first_answer_at IS NOT NULL)
-                      + (SELECT COUNT(*) FROM policies) + (SELECT COUNT(*) FROM policy_passages)"
-            }
+            Scope::Questions => format!("SELECT {questions}"),
+            Scope::Policies => format!("SELECT {policies}"),
+            Scope::Both => format!("SELECT {questions} + {policies}"),
         };
-        let (n,): (i64,) = read_db!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+        let (n,): (i64,) = read_db!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await?);
         Ok(n.max(0) as u64)
     }
 

@@ -8,8 +8,8 @@ use common::{entries, now};
 use domain::notify::Notification;
 use domain::tutoring::Via;
 use storage::{
-    DOC_POLICY, DOC_QUESTION, NewQuestion, PassTarget, QuestionFailure, QuestionRefusal,
-    QuestionStatus, RelayPlan, RelaySource, Store,
+    DOC_POLICY, NewQuestion, PassTarget, QuestionFailure, QuestionRefusal, QuestionStatus,
+    RelayPlan, RelaySource, Store,
 };
 
 /// Like `on_both_engines!`, then closes the pool before the database is dropped: a refusal
