@@ -264,6 +264,7 @@ impl Store {
             passage: Option<(i64, String)>,
             order: usize,
         }
+        type Scored = ((&'static str, i64), Doc);
         let mut docs: HashMap<(&'static str, i64), Doc> = HashMap::new();
         for (order, c) in candidates.iter().enumerate() {
             let Some(unit) = texts.get(c) else { continue };
@@ -292,7 +293,7 @@ impl Store {
                 Field::Body => {}
             }
         }
-        let mut scored: Vec<(((&'static str, i64), Doc), f64)> = docs
+        let mut scored: Vec<(Scored, f64)> = docs
             .into_iter()
             .filter(|(_, d)| is_relevant(d.title, d.body))
             .map(|(k, d)| {
