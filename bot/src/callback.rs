@@ -26,6 +26,8 @@ pub enum Callback {
     UpdateUnit { unit: i64 },
     /// The next page of `/feed` (`unit` 0: all units).
     FeedPage { unit: i64, offset: i64 },
+    /// Send the file of policy document `policy`.
+    PolicyFile { policy: i64 },
 }
 
 impl Callback {
@@ -46,6 +48,7 @@ impl Callback {
             }
             Callback::UpdateUnit { unit } => format!("uu:{unit}"),
             Callback::FeedPage { unit, offset } => format!("fp:{unit}:{offset}"),
+            Callback::PolicyFile { policy } => format!("pf:{policy}"),
         }
     }
 
@@ -77,6 +80,7 @@ impl Callback {
                 topic: u8::try_from(num()?).ok()?,
             },
             "qm" => Callback::PassMenu { question: num()? },
+            "pf" => Callback::PolicyFile { policy: num()? },
             "qu" => Callback::PassTutor {
                 question: num()?,
                 tutor: num()?,
@@ -137,6 +141,7 @@ mod tests {
                 unit: i64::MAX,
                 offset: i64::MAX,
             },
+            Callback::PolicyFile { policy: i64::MAX },
             Callback::PassTutor {
                 question: i64::MAX,
                 tutor: i64::MAX,
@@ -166,6 +171,8 @@ mod tests {
             "uu:",
             "fp:1",
             "fp:1:2:3",
+            "pf:",
+            "pf:1:2",
             "zz:1",
         ] {
             assert_eq!(Callback::decode(data), None, "{data}");

@@ -24,6 +24,11 @@ pub enum Command {
     Update(String),
     Feed(String),
     Share,
+    Policy(String),
+    #[command(rename = "policy_add")]
+    PolicyAdd,
+    #[command(rename = "policy_del")]
+    PolicyDel(String),
     Cancel,
 }
 
@@ -41,6 +46,9 @@ pub fn menu(lang: Lang) -> Vec<(&'static str, &'static str)> {
         ("update", tr(lang, K::CmdUpdate)),
         ("feed", tr(lang, K::CmdFeed)),
         ("share", tr(lang, K::CmdShare)),
+        ("policy", tr(lang, K::CmdPolicy)),
+        ("policy_add", tr(lang, K::CmdPolicyAdd)),
+        ("policy_del", tr(lang, K::CmdPolicyDel)),
         ("cancel", tr(lang, K::CmdCancel)),
         ("help", tr(lang, K::CmdHelp)),
         ("lang", tr(lang, K::CmdLang)),
@@ -117,6 +125,18 @@ mod tests {
             Command::Lang("en".into())
         );
         assert!(Command::parse("/nonsense", "bot").is_err());
+        assert_eq!(
+            Command::parse("/policy 低保", "bot").unwrap(),
+            Command::Policy("低保".into())
+        );
+        assert_eq!(
+            Command::parse("/policy_add", "bot").unwrap(),
+            Command::PolicyAdd
+        );
+        assert_eq!(
+            Command::parse("/policy_del 12", "bot").unwrap(),
+            Command::PolicyDel("12".into())
+        );
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub enum Dialogue {
     UpdateUnit {
         draft: UpdateDraft,
     },
+    /// `/policy_add`: waiting for the document.
+    PolicyAdd,
 }
 
 /// A work update not recorded yet (its unit is being chosen).
@@ -86,6 +88,7 @@ pub async fn step(bot: Bot, app: Ctx, msg: Message, person: Person, d: Dialogue)
         Dialogue::UpdateUnit { draft } => {
             crate::updates::dialogue_choose(bot, app, msg, person, draft).await
         }
+        Dialogue::PolicyAdd => crate::policy::dialogue_step(bot, app, msg, person).await,
     }
 }
 

@@ -129,7 +129,8 @@ pub async fn dialogue_step(
         Dialogue::RejectReason { .. }
         | Dialogue::AskQuestion
         | Dialogue::UpdateText
-        | Dialogue::UpdateUnit { .. } => return Ok(()),
+        | Dialogue::UpdateUnit { .. }
+        | Dialogue::PolicyAdd => return Ok(()),
     };
     if let Err(e) = dialogue::save(&app, &person, &next.0).await {
         return db_down(&bot, &app, &msg, &person, e).await;

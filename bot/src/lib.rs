@@ -21,6 +21,7 @@ mod dialogue;
 mod digest;
 mod intake;
 mod leave;
+mod policy;
 mod registration;
 pub mod route;
 mod sender;
@@ -108,6 +109,9 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Command::Update(args)].endpoint(updates::command))
         .branch(case![Command::Feed(args)].endpoint(updates::feed))
         .branch(case![Command::Share].endpoint(sharing::share))
+        .branch(case![Command::Policy(args)].endpoint(policy::search))
+        .branch(case![Command::PolicyAdd].endpoint(policy::add_start))
+        .branch(case![Command::PolicyDel(args)].endpoint(policy::delete))
         .branch(case![Command::Cancel].endpoint(leave::cancel_dialogue));
 
     let registration = dptree::filter_map(|m: Message| m.from)
@@ -124,6 +128,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Route::Command(command)].chain(commands))
         .branch(case![Route::Contact].endpoint(registration::already_registered_contact))
         .branch(case![Route::UnknownCommand].endpoint(commands::unknown))
+        .branch(case![Route::PolicyDocument].endpoint(policy::on_tagged))
         .branch(case![Route::Dialogue(d)].endpoint(dialogue::step))
         .branch(case![Route::Reply].endpoint(tutoring::on_reply))
         .branch(case![Route::Inactive].endpoint(registration::refuse_inactive));
@@ -175,12 +180,13 @@ pub fn schema() -> UpdateHandler<HandlerError> {
                 )
                 .branch(case![Callback::Rate { question, helpful }].endpoint(tutoring::on_rate))
                 .branch(case![Callback::UpdateUnit { unit }].endpoint(updates::on_unit))
-                .branch(case![Callback::FeedPage { unit, offset }].endpoint(updates::on_page)),
+                .branch(case![Callback::FeedPage { unit, offset }].endpoint(updates::on_page))
+                .branch(case![Callback::PolicyFile { policy }].endpoint(policy::on_file_button)),
         )
         .branch(dptree::endpoint(stale_button));
 
     // The sharing group's reactions, and the bot's own membership of the channels it posts
-    // to (both must be in `allowed_updates`: teloxide derives the list from this tree).
+    // to (both must be in `intake::allowed_updates`).
     let reactions = Update::filter_message_reaction_updated().endpoint(sharing::on_reaction);
     let membership = Update::filter_my_chat_member().endpoint(sharing::on_my_membership);
 
@@ -207,6 +213,7 @@ async fn route_message(app: Ctx, m: Message, me: Me, sender: Sender) -> Option<r
         contact: m.contact().is_some(),
         reply: m.reply_to_message().is_some(),
         sharing_group: sharing::in_sharing_group(&app, &m),
+        policy_tag: text.is_some_and(domain::policy::is_policy_caption),
     };
     let who = match &sender.0 {
         None => Who::Unknown,

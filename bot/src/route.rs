@@ -22,6 +22,8 @@ pub struct Facts {
     pub reply: bool,
     /// Written in the configured sharing group (where replies are comments).
     pub sharing_group: bool,
+    /// The caption (or text) starts with `#policy`: a document for the policy library.
+    pub policy_tag: bool,
 }
 
 /// Who wrote, as far as routing cares.
@@ -60,10 +62,13 @@ pub enum Route {
     Reply,
     /// A reply in the sharing group: a comment if it replies to a shared post.
     Comment,
+    /// A `#policy` document (added for an admin, refused for anyone else).
+    PolicyDocument,
 }
 
 /// The one routing rule. Registered people: commands, then a shared contact, then an
-/// unknown `/command`, then the open dialogue, then a reply, else a work log.
+/// unknown `/command`, then a `#policy` document, then the open dialogue, then a reply,
+/// else a work log.
 pub fn classify(facts: &Facts, who: Who) -> Route {
     if !facts.from_someone {
         return Route::Ignore;
@@ -91,6 +96,8 @@ pub fn classify(facts: &Facts, who: Who) -> Route {
                 Route::Contact
             } else if facts.slash {
                 Route::UnknownCommand
+            } else if facts.policy_tag {
+                Route::PolicyDocument
             } else if let Some(d) = dialogue {
                 Route::Dialogue(d)
             } else if facts.reply {
@@ -252,6 +259,24 @@ mod tests {
                 Route::Dialogue(Dialogue::LeaveStart),
             ),
             ("a reply", reply, active(), Route::Reply),
+            (
+                "a #policy document, also inside a dialogue",
+                Facts {
+                    policy_tag: true,
+                    ..private()
+                },
+                in_dialogue(),
+                Route::PolicyDocument,
+            ),
+            (
+                "a stranger's #policy document",
+                Facts {
+                    policy_tag: true,
+                    ..private()
+                },
+                Who::Unknown,
+                Route::Register(Registration::AskForContact),
+            ),
             (
                 "a deactivated person",
                 private(),

@@ -227,6 +227,38 @@ keys! {
     ChannelSharing,
     ChannelRemoved,
     AlertChoiceExpired,
+    // policy library
+    CmdPolicy,
+    CmdPolicyAdd,
+    CmdPolicyDel,
+    PolicyNotAdmin,
+    PolicyAddPrompt,
+    PolicyAddNeedsFile,
+    PolicyNoTitle,
+    PolicyBadDate,
+    PolicyTitleTooLong,
+    PolicyNoFile,
+    PolicyTooLarge,
+    PolicyUnsupported,
+    PolicyEncrypted,
+    PolicyMalformed,
+    PolicyDownloadFailed,
+    PolicyAdded,
+    PolicyAddedScan,
+    PolicyResultsHeader,
+    PolicyItem,
+    PolicyNewestHeader,
+    PolicyListItem,
+    PolicyLibraryEmpty,
+    PolicyNoMatch,
+    PolicyFileButton,
+    PolicyNoIssuer,
+    PolicyDelUsage,
+    PolicyDeleted,
+    PolicyNotFound,
+    AlertPolicyGone,
+    AskSimilarHeaderMixed,
+    AskSimilarPolicy,
 }
 
 pub fn tr(lang: Lang, k: K) -> &'static str {
@@ -627,6 +659,74 @@ fn zh(k: K) -> &'static str {
         K::ChannelSharing => "交流群",
         K::ChannelRemoved => "机器人被移出或失去了权限",
         K::AlertChoiceExpired => "这个选择已经过期了。",
+        K::CmdPolicy => "查政策文件：/policy 关键词（只发 /policy 列出最新 10 份）",
+        K::CmdPolicyAdd => {
+            "（管理员）添加政策文件：按提示发送 PDF、DOCX 或 TXT；也可直接发送文件，说明写 #policy 标题 | 发文机关 | 日期"
+        }
+        K::CmdPolicyDel => "（管理员）删除政策文件：/policy_del 编号",
+        K::PolicyNotAdmin => {
+            "只有管理员可以管理政策文件库，您的文件没有添加。查找政策文件请发送 /policy 关键词。"
+        }
+        K::PolicyAddPrompt => {
+            "请发送政策文件（PDF、DOCX 或 TXT，不超过 20 MB）。可以在文件说明里写：标题 | 发文机关 | 日期（YYYY-MM-DD）；不写则以文件名为标题。发送“取消”结束。"
+        }
+        K::PolicyAddNeedsFile => "请发送一个文件（PDF、DOCX 或 TXT）。发送“取消”结束。",
+        K::PolicyNoTitle => {
+            "请在 #policy 后写上文件标题，例如：#policy 贵州省农村居民最低生活保障工作规程 | 贵州省民政厅 | 2021-06-30。文件没有添加。"
+        }
+        K::PolicyBadDate => {
+            "日期“{date}”看不懂，请写成 YYYY-MM-DD，例如 2021-06-30。文件没有添加。"
+        }
+        K::PolicyTitleTooLong => "标题或发文机关太长（最多 {max} 字）。文件没有添加。",
+        K::PolicyNoFile => {
+            "#policy 要和文件一起发送：请发送 PDF、DOCX 或 TXT 文件，并在文件说明里写 #policy 标题。"
+        }
+        K::PolicyTooLarge => {
+            "文件有 {size} MB，超过机器人接口 {max} MB 的下载上限（Telegram 云端接口最多 20 MB），没有添加。请压缩或拆分后再发；需要更大的文件时，可请运维改用自建的 Bot API 服务器。"
+        }
+        K::PolicyUnsupported => {
+            "只能添加 PDF、DOCX 或 TXT 文件（旧版 .doc 请另存为 .docx）。文件没有添加。"
+        }
+        K::PolicyEncrypted => {
+            "这个 PDF 设有密码保护，无法读取内容。请发送未加密的版本。文件没有添加。"
+        }
+        K::PolicyMalformed => {
+            "文件无法读取（{reason}），可能已损坏。请检查后重新发送。文件没有添加。"
+        }
+        K::PolicyDownloadFailed => "文件下载失败，没有添加。请稍后重新发送。",
+        K::PolicyAdded => {
+            "已添加政策文件 {id}：《{title}》，索引了 {chars} 个字符的正文。大家可以发送 /policy 关键词 查找。"
+        }
+        K::PolicyAddedScan => {
+            "已添加政策文件 {id}：《{title}》，索引了 {chars} 个字符的正文：文件中没有可提取的文字（可能是扫描件），只能按标题查找。"
+        }
+        K::PolicyResultsHeader => "找到 {count} 份相关的政策文件（最相关的在前），点按钮获取文件：",
+        K::PolicyItem => {
+            "{n}. 《{title}》（编号 {id}）
+   {meta}
+   {snippet}"
+        }
+        K::PolicyNewestHeader => {
+            "最新的政策文件（共 {count} 份），点按钮获取文件；查找请发送 /policy 关键词："
+        }
+        K::PolicyListItem => "{n}. 《{title}》（编号 {id}）{meta}",
+        K::PolicyLibraryEmpty => "政策文件库还是空的。管理员可以发送 /policy_add 添加文件。",
+        K::PolicyNoMatch => {
+            "没有找到与“{query}”相关的政策文件。请试试更少、更短的关键词，例如“低保”“危房改造”；只发 /policy 可看最新的文件。"
+        }
+        K::PolicyFileButton => "📄 {n}. {title}",
+        K::PolicyNoIssuer => "发文机关未注明",
+        K::PolicyDelUsage => {
+            "用法：/policy_del 编号，例如 /policy_del 12。编号可在 /policy 的结果中看到。"
+        }
+        K::PolicyDeleted => "已删除政策文件 {id}：《{title}》。",
+        K::PolicyNotFound => "没有编号为 {id} 的政策文件。发送 /policy 查看现有文件。",
+        K::AlertPolicyGone => "这份文件已从政策文件库删除。",
+        K::AskSimilarHeaderMixed => "以前的类似问答和相关政策文件，供参考：",
+        K::AskSimilarPolicy => {
+            "{n}. 政策文件《{title}》（编号 {id}）
+   {snippet}"
+        }
     }
 }
 
@@ -983,6 +1083,86 @@ fn en(k: K) -> &'static str {
         K::ChannelSharing => "the sharing group",
         K::ChannelRemoved => "the bot was removed or lost its rights",
         K::AlertChoiceExpired => "This choice has expired.",
+        K::CmdPolicy => {
+            "Look up policy documents: /policy KEYWORDS (/policy alone lists the newest 10)"
+        }
+        K::CmdPolicyAdd => {
+            "(admin) Add a policy document: send a PDF, DOCX or TXT when asked, or send it with the caption #policy TITLE | ISSUER | YYYY-MM-DD"
+        }
+        K::CmdPolicyDel => "(admin) Remove a policy document: /policy_del NUMBER",
+        K::PolicyNotAdmin => {
+            "Only admins manage the policy library; your file was not added. To look documents up, send /policy KEYWORDS."
+        }
+        K::PolicyAddPrompt => {
+            "Send the policy document (PDF, DOCX or TXT, at most 20 MB). Its caption may say: TITLE | ISSUER | YYYY-MM-DD; without one the file name is the title. Send \"cancel\" to stop."
+        }
+        K::PolicyAddNeedsFile => "Please send a file (PDF, DOCX or TXT). Send \"cancel\" to stop.",
+        K::PolicyNoTitle => {
+            "Write the document's title after #policy, e.g. #policy 贵州省农村居民最低生活保障工作规程 | 贵州省民政厅 | 2021-06-30. The file was not added."
+        }
+        K::PolicyBadDate => {
+            "The date \"{date}\" is not understood; write it as YYYY-MM-DD, e.g. 2021-06-30. The file was not added."
+        }
+        K::PolicyTitleTooLong => {
+            "The title or issuer is too long (at most {max} characters). The file was not added."
+        }
+        K::PolicyNoFile => {
+            "#policy goes with a file: send a PDF, DOCX or TXT file with the caption #policy TITLE."
+        }
+        K::PolicyTooLarge => {
+            "The file has {size} MB, over the bot's download limit of {max} MB (Telegram's cloud Bot API allows 20 MB); it was not added. Compress or split it; for larger files the operators can run a self-hosted Bot API server."
+        }
+        K::PolicyUnsupported => {
+            "Only PDF, DOCX and TXT files can be added (save an old .doc as .docx). The file was not added."
+        }
+        K::PolicyEncrypted => {
+            "This PDF is password-protected and cannot be read. Send an unencrypted copy. The file was not added."
+        }
+        K::PolicyMalformed => {
+            "The file cannot be read ({reason}); it may be damaged. Check it and send it again. The file was not added."
+        }
+        K::PolicyDownloadFailed => {
+            "The file could not be downloaded and was not added. Please send it again later."
+        }
+        K::PolicyAdded => {
+            "Policy document {id} added: 《{title}》, {chars} characters of text indexed. Anyone can find it with /policy KEYWORDS."
+        }
+        K::PolicyAddedScan => {
+            "Policy document {id} added: 《{title}》, {chars} characters of text indexed: the file has no extractable text (perhaps a scan), so it can be found by its title only."
+        }
+        K::PolicyResultsHeader => {
+            "{count} matching policy documents (best first); press a button to get the file:"
+        }
+        K::PolicyItem => {
+            "{n}. 《{title}》 (no. {id})
+   {meta}
+   {snippet}"
+        }
+        K::PolicyNewestHeader => {
+            "The newest policy documents ({count} in all); press a button to get the file; to search send /policy KEYWORDS:"
+        }
+        K::PolicyListItem => "{n}. 《{title}》 (no. {id}) {meta}",
+        K::PolicyLibraryEmpty => {
+            "The policy library is empty. Admins add documents with /policy_add."
+        }
+        K::PolicyNoMatch => {
+            "No policy document matches \"{query}\". Try fewer, shorter keywords, e.g. 低保 or 危房改造; /policy alone lists the newest documents."
+        }
+        K::PolicyFileButton => "📄 {n}. {title}",
+        K::PolicyNoIssuer => "issuer not given",
+        K::PolicyDelUsage => {
+            "Usage: /policy_del NUMBER, e.g. /policy_del 12. The numbers are shown by /policy."
+        }
+        K::PolicyDeleted => "Policy document {id} removed: 《{title}》.",
+        K::PolicyNotFound => {
+            "There is no policy document number {id}. Send /policy to see the documents."
+        }
+        K::AlertPolicyGone => "This document has been removed from the policy library.",
+        K::AskSimilarHeaderMixed => "Similar answers and policy documents, for reference:",
+        K::AskSimilarPolicy => {
+            "{n}. Policy document 《{title}》 (no. {id})
+   {snippet}"
+        }
     }
 }
 

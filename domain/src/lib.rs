@@ -9,6 +9,7 @@ pub mod dates;
 pub mod leave;
 pub mod notify;
 pub mod phone;
+pub mod policy;
 pub mod ratelimit;
 pub mod roles;
 pub mod roster;

@@ -13,6 +13,7 @@
 //! its connection only (helpers of `*Tx` traits), never calls back into the store.
 
 use chrono::{DateTime, Utc};
+use domain::policy::PolicyRefusal;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -29,6 +30,8 @@ mod leave;
 mod logs;
 mod outbox;
 mod people;
+mod policy;
+pub mod relevance;
 mod search;
 mod sharing;
 pub mod testing;
@@ -42,7 +45,8 @@ pub use leave::{Decided, LeaveRefusal, LeaveRequest, LeaveStatus, LeaveStep, Ste
 pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded};
 pub use outbox::{Delivery, OutboxItem};
 pub use people::{ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
-pub use search::{DOC_POLICY, DOC_QUESTION, SearchMatch};
+pub use policy::{NewPolicy, Policy, PolicyFailure, PolicyHit, SNIPPET_CHARS, Similar};
+pub use search::{DOC_PASSAGE, DOC_POLICY, DOC_QUESTION, Scope, SearchMatch};
 pub use sharing::{
     CadreShares, DigestNews, NewComment, ReceiptSent, ShareCounts, ShareFailure, SharedPost,
 };
@@ -251,7 +255,8 @@ refusals!(
     LeaveRefusal,
     QuestionRefusal,
     domain::updates::UpdateRefusal,
-    domain::sharing::ShareRefusal
+    domain::sharing::ShareRefusal,
+    PolicyRefusal
 );
 
 /// Runs the same read against whichever read pool the store holds.

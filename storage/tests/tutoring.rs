@@ -8,8 +8,8 @@ use common::{entries, now};
 use domain::notify::Notification;
 use domain::tutoring::Via;
 use storage::{
-    DOC_POLICY, DOC_QUESTION, NewQuestion, PassTarget, QuestionFailure, QuestionRefusal,
-    QuestionStatus, RelayPlan, RelaySource, Store,
+    DOC_POLICY, NewQuestion, PassTarget, QuestionFailure, QuestionRefusal, QuestionStatus,
+    RelayPlan, RelaySource, Store,
 };
 
 /// Like `on_both_engines!`, then closes the pool before the database is dropped: a refusal
@@ -640,39 +640,68 @@ async fn chinese_questions_find_their_earlier_answers(store: Store) {
 async fn policy_documents_share_the_index(store: Store) {
     let p = setup(&store).await;
     let pear = answered(&store, p.wu, "梨锈病用什么药防治", "喷施三唑酮").await;
-    store
-        .index_document(DOC_POLICY, 7, "贵阳市最低生活保障实施办法")
+    let admin = store
+        .person_by_phone("13800000004")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let policy = store
+        .add_policy(
+            storage::NewPolicy {
+                title: "贵阳市最低生活保障实施办法",
+                issuer: None,
+                issued_on: None,
+                file_id: "file-7",
+                file_name: None,
+                format: "txt",
+                text: "",
+                no_text: true,
+                added_by: admin,
+            },
+            now(),
+        )
         .await
         .unwrap();
     let both = store
-        .search(&[DOC_QUESTION, DOC_POLICY], "低保实施办法", 3)
+        .search(storage::Scope::Both, "低保实施办法", 3)
         .await
         .unwrap();
     assert_eq!(
         both.iter()
             .map(|m| (m.doc_kind.as_str(), m.doc_id))
             .collect::<Vec<_>>(),
-        [(DOC_POLICY, 7)]
+        [(DOC_POLICY, policy.id)]
     );
     let questions = store
-        .search(&[DOC_QUESTION], "梨锈病防治", 3)
+        .search(storage::Scope::Questions, "梨锈病防治", 3)
         .await
         .unwrap();
     assert_eq!(questions.len(), 1);
     assert_eq!((questions[0].doc_id, questions[0].shared), (pear, 3));
-    // Re-indexing replaces the terms.
-    store
-        .index_document(DOC_POLICY, 7, "花卉苗木种植补贴办法")
-        .await
-        .unwrap();
+    // A question about the same thing gets both, ranked together.
+    let q = ask_at(&store, p.zhang, "低保实施办法是什么", now()).await;
+    let similar = store.similar(q, 3).await.unwrap();
+    assert!(
+        matches!(similar.as_slice(), [storage::Similar::Policy(h)] if h.policy.id == policy.id),
+        "{similar:?}"
+    );
+    // Removing the document removes its terms.
+    store.remove_policy(admin, policy.id).await.unwrap();
     assert!(
         store
-            .search(&[DOC_POLICY], "低保实施", 3)
+            .search(storage::Scope::Policies, "低保实施", 3)
             .await
             .unwrap()
             .is_empty()
     );
-    assert!(store.search(&[DOC_POLICY], "", 3).await.unwrap().is_empty());
+    assert!(
+        store
+            .search(storage::Scope::Both, "", 3)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn figures_count_asked_answered_and_median_time(store: Store) {

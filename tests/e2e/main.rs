@@ -9,6 +9,7 @@ mod faults;
 mod jobs;
 mod leave;
 mod outage;
+mod policy;
 mod registration;
 mod sharing;
 mod tutoring;

@@ -19,6 +19,7 @@ on_both_engines!(
     photo_question_arrives_with_its_photo_under_the_card,
     ask_alone_starts_a_dialogue_that_can_be_cancelled,
     similar_earlier_answers_come_with_the_receipt,
+    policy_documents_join_the_similar_answers_ranked_together,
     passing_on_gives_the_new_tutor_the_thread_so_far,
     passing_to_a_named_tutor_from_the_menu,
     rating_an_answer_tells_the_tutor,
@@ -438,6 +439,80 @@ async fn similar_earlier_answers_come_with_the_receipt(engine: Engine) {
         "{}",
         asked.receipt
     );
+    t.stop().await;
+}
+
+async fn policy_documents_join_the_similar_answers_ranked_together(engine: Engine) {
+    use domain::Clock;
+    let t = TestApp::start(engine).await;
+    t.import(&format!(
+        "{ROSTER}吴十,13800000008,cadre,贵阳市/花溪区/青岩镇/龙井村,\n"
+    ))
+    .await;
+    let (zhang, qian, wu) = (zhang(), qian(), wu());
+    for (u, phone) in [
+        (&zhang, "13800000001"),
+        (&qian, "13800000005"),
+        (&wu, "13800000008"),
+    ] {
+        t.register(u, phone).await;
+    }
+    let admin = t
+        .store()
+        .person_by_phone("13800000004")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    for (title, body) in [
+        (
+            "梨树锈病防治技术",
+            "梨树锈病又称赤星病。防治方法：展叶期至幼果期遇雨后及时喷施三唑酮。",
+        ),
+        (
+            "贵州省农村危房改造补助资金管理办法",
+            "补助资金实行专款专用。",
+        ),
+    ] {
+        let new = storage::NewPolicy {
+            title,
+            issuer: Some("贵州省农业农村厅"),
+            issued_on: None,
+            file_id: "file-1",
+            file_name: None,
+            format: "txt",
+            text: body,
+            no_text: false,
+            added_by: admin,
+        };
+        t.store().add_policy(new, t.clock.now()).await.unwrap();
+    }
+    let earlier = ask(&t, &wu, "梨锈病用什么药防治", "农业技术", &qian).await;
+    answer(
+        &t,
+        &qian,
+        earlier.card.message().unwrap(),
+        "发病初期喷施三唑酮",
+        &wu,
+    )
+    .await;
+
+    let asked = ask(&t, &zhang, "梨树梨锈病怎么治", "农业技术", &qian).await;
+    let receipt = asked.receipt.text().unwrap();
+    let offered = receipt
+        .split("以前的类似问答和相关政策文件，供参考：\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no similar items: {receipt}"));
+    assert!(
+        offered.contains("梨锈病用什么药防治\n   答：发病初期喷施三唑酮"),
+        "{receipt}"
+    );
+    assert!(
+        offered.contains("政策文件《梨树锈病防治技术》（编号 1）"),
+        "{receipt}"
+    );
+    assert!(!offered.contains("危房改造"), "{receipt}");
+    assert!(!offered.contains("4. "), "at most three: {receipt}");
     t.stop().await;
 }
 

@@ -7,7 +7,7 @@ use crate::dialogue::{self, Dialogue};
 use crate::worklog::to_log_input;
 use domain::Role;
 use domain::tutoring::Via;
-use storage::{NewQuestion, SimilarAnswer};
+use storage::{NewQuestion, Similar};
 use teloxide::types::ReplyParameters;
 
 /// `/ask QUESTION` (text, or a caption of a photo or file) or `/ask` alone (a dialogue).
@@ -109,24 +109,47 @@ async fn draft(bot: &Bot, app: &Ctx, msg: &Message, person: &Person, text: &str)
     Ok(())
 }
 
-fn similar_text(lang: Lang, similar: &[SimilarAnswer]) -> String {
-    let mut out = tr(lang, K::AskSimilarHeader).to_string();
+fn similar_text(lang: Lang, similar: &[Similar]) -> String {
+    let any_policy = similar.iter().any(|s| matches!(s, Similar::Policy(_)));
+    let mut out = tr(
+        lang,
+        if any_policy {
+            K::AskSimilarHeaderMixed
+        } else {
+            K::AskSimilarHeader
+        },
+    )
+    .to_string();
     for (i, s) in similar.iter().enumerate() {
-        let answer = summary(
-            lang,
-            s.answer_kind.unwrap_or(MessageKind::Text),
-            s.answer.as_deref(),
-            HISTORY_CHARS,
-        );
         out.push('\n');
-        out.push_str(&fill(
-            tr(lang, K::AskSimilarItem),
-            &[
-                ("n", &(i + 1).to_string()),
-                ("question", &clip(&s.question, HISTORY_CHARS)),
-                ("answer", &answer),
-            ],
-        ));
+        let n = (i + 1).to_string();
+        match s {
+            Similar::Answer(s) => {
+                let answer = summary(
+                    lang,
+                    s.answer_kind.unwrap_or(MessageKind::Text),
+                    s.answer.as_deref(),
+                    HISTORY_CHARS,
+                );
+                out.push_str(&fill(
+                    tr(lang, K::AskSimilarItem),
+                    &[
+                        ("n", &n),
+                        ("question", &clip(&s.question, HISTORY_CHARS)),
+                        ("answer", &answer),
+                    ],
+                ));
+            }
+            Similar::Policy(h) => out.push_str(&fill(
+                tr(lang, K::AskSimilarPolicy),
+                &[
+                    ("n", &n),
+                    ("title", &h.policy.title),
+                    ("id", &h.policy.id.to_string()),
+                    ("snippet", &h.snippet),
+                ],
+            )),
+        }
     }
     out
 }
@@ -173,7 +196,7 @@ pub async fn on_topic(
             ("unit", &routed.tutor_unit),
         ],
     );
-    match app.store.similar_answers(question, SIMILAR).await {
+    match app.store.similar(question, SIMILAR).await {
         Ok(similar) if !similar.is_empty() => {
             text.push_str("\n\n");
             text.push_str(&similar_text(lang, &similar));

@@ -7,7 +7,7 @@ use super::{
     RelayOut, RelayPlan, RelaySource, Relayed, SimilarAnswer, ThreadEntry, TutoringTx, at,
 };
 use crate::outbox::OutboxTx;
-use crate::search::DOC_QUESTION;
+use crate::search::Scope;
 use crate::{Failure, QuestionFailure, Result, StorageError, Store, TxError, in_tx, ms, read_db};
 use chrono::{DateTime, Utc};
 use domain::config::Lang;
@@ -438,28 +438,35 @@ impl Store {
         let Some(q) = self.question(question_id).await? else {
             return Ok(Vec::new());
         };
-        let found = self.search(&[DOC_QUESTION], &q.text, limit + 1).await?;
+        let found = self.search(Scope::Questions, &q.text, limit + 1).await?;
         let mut out = Vec::new();
         for m in found.into_iter().filter(|m| m.doc_id != question_id) {
-            let Some(earlier) = self.question(m.doc_id).await? else {
-                continue;
-            };
-            let sql = "SELECT kind, text FROM question_messages
-                       WHERE question_id = $1 AND role = 'sent' AND author_id <> $2
-                       ORDER BY created_at, message_id LIMIT 1";
-            let answer: Option<(Option<String>, Option<String>)> = read_db!(self, pool =>
-                sqlx::query_as(sql).bind(earlier.id).bind(earlier.person_id).fetch_optional(pool).await?);
-            let (answer_kind, answer) = answer.unwrap_or_default();
-            out.push(SimilarAnswer {
-                question_id: earlier.id,
-                question: earlier.text,
-                answer_kind: answer_kind.as_deref().map(MessageKind::parse),
-                answer,
-            });
+            if let Some(a) = self.similar_answer(m.doc_id).await? {
+                out.push(a);
+            }
             if out.len() == limit {
                 break;
             }
         }
         Ok(out)
+    }
+
+    /// An answered question with its first answer, as offered with a receipt.
+    pub(crate) async fn similar_answer(&self, question_id: i64) -> Result<Option<SimilarAnswer>> {
+        let Some(earlier) = self.question(question_id).await? else {
+            return Ok(None);
+        };
+        let sql = "SELECT kind, text FROM question_messages
+                   WHERE question_id = $1 AND role = 'sent' AND author_id <> $2
+                   ORDER BY created_at, message_id LIMIT 1";
+        let answer: Option<(Option<String>, Option<String>)> = read_db!(self, pool =>
+            sqlx::query_as(sql).bind(earlier.id).bind(earlier.person_id).fetch_optional(pool).await?);
+        let (answer_kind, answer) = answer.unwrap_or_default();
+        Ok(Some(SimilarAnswer {
+            question_id: earlier.id,
+            question: earlier.text,
+            answer_kind: answer_kind.as_deref().map(MessageKind::parse),
+            answer,
+        }))
     }
 }

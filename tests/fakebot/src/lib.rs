@@ -35,6 +35,7 @@
 //!   (disable the parse-mode check with [`FakeTelegram::set_validate_formatting`]).
 //! - "Visible" calls (for [`FakeTelegram::sent_to`] / [`FakeTelegram::next_to`]) are delivered
 //!   `send*` (not sendChatAction), copy/forward and `editMessage*` calls.
+//! - getFile answers "file is too big" for files over 20 MB, like the cloud Bot API.
 //! - Edits of unknown messages are accepted (a synthetic message is edited); edits of users'
 //!   messages get "message can't be edited". Unknown methods answer `true`.
 
@@ -70,6 +71,8 @@ pub const TOKEN: &str = "123456:TEST-TOKEN";
 pub const BOT_ID: i64 = 10_000;
 /// The bot's username.
 pub const BOT_USERNAME: &str = "zhucun_test_bot";
+/// getFile refuses files larger than this with "file is too big", as the cloud Bot API does.
+pub const MAX_DOWNLOAD_BYTES: usize = 20 * 1024 * 1024;
 /// Timeout of [`FakeTelegram::next_to`] and [`FakeTelegram::next_call`].
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 

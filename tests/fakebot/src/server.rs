@@ -1151,6 +1151,10 @@ impl State {
                     .files
                     .get(id)
                     .ok_or_else(|| ApiErr::bad("invalid file id"))?;
+                // Like the cloud Bot API: bots download at most 20 MB.
+                if f.bytes.len() > crate::MAX_DOWNLOAD_BYTES {
+                    return Err(ApiErr::bad("file is too big"));
+                }
                 Ok(json!({
                     "file_id": id,
                     "file_unique_id": format!("u-{id}"),

@@ -1,0 +1,266 @@
+//! The policy library: documents, their passages and their rows in the shared search index.
+//! Adding and removing check the actor's authority (admin) inside the transaction that
+//! writes, and a document is stored whole or not at all.
+
+use crate::search::{DOC_PASSAGE, DOC_POLICY, DOC_QUESTION, Scope, SearchTx};
+use crate::{Failure, Result, Store, in_tx, ms, read_db};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::Roles;
+use domain::policy::{PolicyRefusal, may_manage};
+use domain::search::{passages, query_terms, snippet};
+
+pub type PolicyFailure = Failure<PolicyRefusal>;
+
+/// Characters of a snippet.
+pub const SNIPPET_CHARS: usize = 80;
+
+/// A document to add: what the admin said about it, the file and its extracted text.
+#[derive(Debug, Clone)]
+pub struct NewPolicy<'a> {
+    pub title: &'a str,
+    pub issuer: Option<&'a str>,
+    pub issued_on: Option<NaiveDate>,
+    pub file_id: &'a str,
+    pub file_name: Option<&'a str>,
+    /// `pdf`, `docx` or `txt`.
+    pub format: &'a str,
+    /// The extracted body (empty for a scan).
+    pub text: &'a str,
+    /// No usable text could be extracted (a scan): findable by title only.
+    pub no_text: bool,
+    pub added_by: i64,
+}
+
+/// A document of the library.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Policy {
+    pub id: i64,
+    pub title: String,
+    pub issuer: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub issued_on: Option<String>,
+    pub file_id: String,
+    pub file_name: Option<String>,
+    pub format: String,
+    /// Characters of text indexed.
+    pub chars: i64,
+    pub no_text: bool,
+}
+
+/// A document found by a search, with a snippet around the match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyHit {
+    pub policy: Policy,
+    pub snippet: String,
+    pub score: f64,
+}
+
+/// A similar earlier answer or a policy document, offered with an `/ask` receipt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Similar {
+    Answer(crate::SimilarAnswer),
+    Policy(PolicyHit),
+}
+
+const COLUMNS: &str = "id, title, issuer, issued_on, file_id, file_name, format, chars, no_text";
+
+trait PolicyTx {
+    /// The roles of an active person, `None` if he is not (or no longer) active.
+    async fn active_roles(&mut self, person_id: i64) -> Result<Option<Roles>>;
+}
+
+crate::impl_for_connections! {
+    impl PolicyTx {
+        async fn active_roles(&mut self, person_id: i64) -> Result<Option<Roles>> {
+            let row: Option<(String,)> = sqlx::query_as(
+                "SELECT COALESCE((SELECT string_agg(r.role, ';') FROM person_roles r
+                                  WHERE r.person_id = p.id), '')
+                 FROM people p WHERE p.id = $1 AND p.active",
+            )
+            .bind(person_id)
+            .fetch_optional(&mut *self)
+            .await?;
+            Ok(row.map(|(r,)| Roles::parse_list(&r).unwrap_or_default()))
+        }
+    }
+}
+
+impl Store {
+    /// Adds a document and indexes its title and passages, in one transaction: only an
+    /// active admin may, and nothing is left of a failed attempt.
+    pub async fn add_policy(
+        &self,
+        new: NewPolicy<'_>,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<Policy, PolicyFailure> {
+        let chars = new.text.chars().count() as i64;
+        let issued_on = new.issued_on.map(|d| d.format("%Y-%m-%d").to_string());
+        in_tx!(self, tx, refuse PolicyRefusal => {
+            let roles = tx.active_roles(new.added_by).await?;
+            may_manage(roles.unwrap_or_default())?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO policies (title, issuer, issued_on, file_id, file_name, format,
+                     chars, no_text, added_by, added_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            )
+            .bind(new.title)
+            .bind(new.issuer)
+            .bind(&issued_on)
+            .bind(new.file_id)
+            .bind(new.file_name)
+            .bind(new.format)
+            .bind(chars)
+            .bind(new.no_text)
+            .bind(new.added_by)
+            .bind(ms(now))
+            .fetch_one(&mut *tx)
+            .await?;
+            let head = format!("{} {}", new.title, new.issuer.unwrap_or_default());
+            tx.index_document(DOC_POLICY, id, &head).await?;
+            for (seq, p) in passages(new.text).into_iter().enumerate() {
+                let (pid,): (i64,) = sqlx::query_as(
+                    "INSERT INTO policy_passages (policy_id, seq, start_char, text)
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(id)
+                .bind(seq as i32)
+                .bind(p.start as i64)
+                .bind(&p.text)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.index_document(DOC_PASSAGE, pid, &p.text).await?;
+            }
+            Ok(Policy {
+                id,
+                title: new.title.to_string(),
+                issuer: new.issuer.map(str::to_string),
+                issued_on,
+                file_id: new.file_id.to_string(),
+                file_name: new.file_name.map(str::to_string),
+                format: new.format.to_string(),
+                chars,
+                no_text: new.no_text,
+            })
+        })
+    }
+
+    /// Removes a document, its passages and its index rows (admin only).
+    pub async fn remove_policy(
+        &self,
+        actor: i64,
+        id: i64,
+    ) -> std::result::Result<Policy, PolicyFailure> {
+        in_tx!(self, tx, refuse PolicyRefusal => {
+            let roles = tx.active_roles(actor).await?;
+            may_manage(roles.unwrap_or_default())?;
+            let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1");
+            let policy: Option<Policy> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(policy) = policy else {
+                return Err(PolicyRefusal::NotFound(id).into());
+            };
+            sqlx::query(
+                "DELETE FROM search_terms WHERE doc_kind = $1 AND doc_id IN
+                     (SELECT id FROM policy_passages WHERE policy_id = $2)",
+            )
+            .bind(DOC_PASSAGE)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM search_terms WHERE doc_kind = $1 AND doc_id = $2")
+                .bind(DOC_POLICY)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM policy_passages WHERE policy_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM policies WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            Ok(policy)
+        })
+    }
+
+    pub async fn policy(&self, id: i64) -> Result<Option<Policy>> {
+        let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1");
+        Ok(read_db!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?))
+    }
+
+    /// The newest `limit` documents, newest first.
+    pub async fn newest_policies(&self, limit: usize) -> Result<Vec<Policy>> {
+        let sql = format!("SELECT {COLUMNS} FROM policies ORDER BY id DESC LIMIT $1");
+        Ok(read_db!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit as i64).fetch_all(pool).await?))
+    }
+
+    pub async fn policy_count(&self) -> Result<i64> {
+        let (n,): (i64,) = read_db!(self, pool =>
+            sqlx::query_as("SELECT COUNT(*) FROM policies").fetch_one(pool).await?);
+        Ok(n)
+    }
+
+    /// `/policy KEYWORDS`: the best matching documents, best first, with snippets.
+    pub async fn find_policies(&self, text: &str, limit: usize) -> Result<Vec<PolicyHit>> {
+        let found = self.search(Scope::Policies, text, limit).await?;
+        let terms = query_terms(text);
+        let mut out = Vec::new();
+        for m in found {
+            if let Some(hit) = self.policy_hit(&m, &terms).await? {
+                out.push(hit);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn policy_hit(
+        &self,
+        m: &crate::SearchMatch,
+        terms: &[String],
+    ) -> Result<Option<PolicyHit>> {
+        let Some(policy) = self.policy(m.doc_id).await? else {
+            return Ok(None);
+        };
+        let source = m
+            .passage
+            .as_ref()
+            .map_or(policy.title.as_str(), |p| p.1.as_str());
+        Ok(Some(PolicyHit {
+            snippet: snippet(source, terms, SNIPPET_CHARS),
+            policy,
+            score: m.score,
+        }))
+    }
+
+    /// Earlier answered questions and policy documents that look like question
+    /// `question_id`, ranked together, at most `limit` in all.
+    pub async fn similar(&self, question_id: i64, limit: usize) -> Result<Vec<Similar>> {
+        let Some(q) = self.question(question_id).await? else {
+            return Ok(Vec::new());
+        };
+        let found = self.search(Scope::Both, &q.text, limit + 1).await?;
+        let terms = query_terms(&q.text);
+        let mut out = Vec::new();
+        for m in found {
+            if out.len() == limit {
+                break;
+            }
+            if m.doc_kind == DOC_QUESTION {
+                if m.doc_id == question_id {
+                    continue;
+                }
+                if let Some(a) = self.similar_answer(m.doc_id).await? {
+                    out.push(Similar::Answer(a));
+                }
+            } else if let Some(hit) = self.policy_hit(&m, &terms).await? {
+                out.push(Similar::Policy(hit));
+            }
+        }
+        Ok(out)
+    }
+}
