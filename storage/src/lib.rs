@@ -30,6 +30,7 @@ mod logs;
 mod outbox;
 mod people;
 mod search;
+mod supervision;
 pub mod testing;
 mod tutoring;
 mod updates;
