@@ -27,6 +27,7 @@ pub mod route;
 mod sender;
 pub mod texts;
 mod tutoring;
+mod updates;
 mod worklog;
 
 pub use callback::Callback;

@@ -61,6 +61,12 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
                 .await?
                 .map(|(text, keyboard)| Rendered::Text { text, keyboard })
         }
+        Some(Notification::BulletinPost { update_id }) => {
+            match app.store.update_post(*update_id).await? {
+                Some(post) => plain(crate::updates::bulletin_text(app.config.language, &post)),
+                None => None,
+            }
+        }
         Some(Notification::LogReminder { day }) => match item.person_id {
             Some(person) => plain(crate::worklog::reminder_text(app, lang, person, *day).await?),
             None => None,

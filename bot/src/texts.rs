@@ -190,6 +190,8 @@ keys! {
     DigestItem,
     DigestApprove,
     DigestReject,
+    // work updates and sharing
+    BulletinHeader,
 }
 
 pub fn tr(lang: Lang, k: K) -> &'static str {
@@ -534,6 +536,7 @@ fn zh(k: K) -> &'static str {
         K::LogReminder => {
             "您好，今天（{date}）还没有收到您的工作记实。有空时发一条文字或照片即可。\n{month}已有 {days} 天有记实。\n（不需要提醒请发送 /remind off）"
         }
+        K::BulletinHeader => "【{unit}】驻村动态 · {date}",
     }
 }
 
@@ -826,6 +829,7 @@ fn en(k: K) -> &'static str {
         K::LogReminder => {
             "Hello, there is no work log from you for today ({date}) yet; a short text or a photo is enough.\nDays with a log in {month}: {days}\n(To stop these reminders, send /remind off.)"
         }
+        K::BulletinHeader => "[{unit}] Work update · {date}",
     }
 }
 

@@ -17,6 +17,7 @@ pub mod search;
 pub mod supervision;
 pub mod tutoring;
 pub mod units;
+pub mod updates;
 pub mod worklog;
 
 pub use clock::{Clock, ManualClock, SystemClock};

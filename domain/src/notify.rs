@@ -89,4 +89,9 @@ pub enum Notification {
     ApprovalDigest {
         requests: Vec<i64>,
     },
+    /// A work update posted to the bulletin channel, headed with its unit's name (an album
+    /// as one media group). Queued after the album's quiet time.
+    BulletinPost {
+        update_id: i64,
+    },
 }

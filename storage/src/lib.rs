@@ -34,6 +34,7 @@ mod supervision;
 pub mod testing;
 mod tutoring;
 mod updates;
+mod work_updates;
 
 pub use group::GroupStats;
 pub use jobs::TickEnd;
@@ -42,6 +43,10 @@ pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded
 pub use outbox::{Delivery, OutboxItem};
 pub use people::{ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
 pub use search::{DOC_POLICY, DOC_QUESTION, SearchMatch};
+pub use work_updates::{
+    FeedEntry, NewUpdate, ReporterUnit, UnitWeek, UpdateFailure, UpdatePhoto, UpdatePost,
+    UpdateRecorded,
+};
 pub use tutoring::{
     AssignReason, Assignment, MessageKind, NewQuestion, PassTarget, Question, QuestionRefusal,
     QuestionStatus, Reassigned, RelayPlan, RelaySource, Relayed, Routed, SimilarAnswer,
@@ -200,7 +205,12 @@ macro_rules! refusals {
         }
     )*};
 }
-refusals!(RegisterError, LeaveRefusal, QuestionRefusal);
+refusals!(
+    RegisterError,
+    LeaveRefusal,
+    QuestionRefusal,
+    domain::updates::UpdateRefusal
+);
 
 /// Runs the same read against whichever read pool the store holds.
 macro_rules! read_db {

@@ -233,6 +233,7 @@ pub async fn render(
         Notification::LogReceipt { .. }
         | Notification::LogReminder { .. }
         | Notification::ApprovalDigest { .. }
+        | Notification::BulletinPost { .. }
         | Notification::LeaveCard { .. }
         | Notification::LeaveForwarded { .. }
         | Notification::LeaveApproved { .. }
@@ -307,6 +308,7 @@ pub async fn on_delivered(app: &Ctx, item: &OutboxItem, message_id: Option<i64>)
             | Notification::LogReceipt { .. }
             | Notification::LogReminder { .. }
             | Notification::ApprovalDigest { .. }
+            | Notification::BulletinPost { .. }
             | Notification::LeaveCard { .. }
             | Notification::LeaveForwarded { .. }
             | Notification::LeaveApproved { .. }
