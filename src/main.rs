@@ -169,7 +169,9 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Import { file } => import(&config, &file).await,
         Cmd::Invite { phone } => invite(&config, &phone).await,
-        Cmd::Report(ReportCmd::Subsidy { month, out }) => report_subsidy(&config, &month, &out).await,
+        Cmd::Report(ReportCmd::Subsidy { month, out }) => {
+            report_subsidy(&config, &month, &out).await
+        }
         Cmd::Report(ReportCmd::Compliance { week, out }) => {
             report_compliance(&config, &week, &out).await
         }
@@ -330,19 +332,19 @@ async fn invite(config: &Config, phone: &str) -> Result<()> {
 /// The report's format from `--out`, and the file opened for writing (before the database
 /// is read, so an unwritable path costs nothing).
 fn open_out(out: &Path) -> Result<(render::Format, std::fs::File)> {
-    let format = render::Format::of_path(&out.to_string_lossy())
-        .ok_or_else(|| anyhow!("--out {}: the file must end in .xlsx or .csv", out.display()))?;
-    let file = std::fs::File::create(out)
-        .map_err(|e| anyhow!("cannot write {}: {e}", out.display()))?;
+    let format = render::Format::of_path(&out.to_string_lossy()).ok_or_else(|| {
+        anyhow!(
+            "--out {}: the file must end in .xlsx or .csv",
+            out.display()
+        )
+    })?;
+    let file =
+        std::fs::File::create(out).map_err(|e| anyhow!("cannot write {}: {e}", out.display()))?;
     Ok((format, file))
 }
 
 /// Writes the report's bytes, removing the file if anything failed before.
-async fn finish_out(
-    out: &Path,
-    mut file: std::fs::File,
-    bytes: Result<Vec<u8>>,
-) -> Result<()> {
+async fn finish_out(out: &Path, mut file: std::fs::File, bytes: Result<Vec<u8>>) -> Result<()> {
     use std::io::Write;
     let written = bytes.and_then(|b| {
         file.write_all(&b)
@@ -368,7 +370,11 @@ async fn report_subsidy(config: &Config, month: &str, out: &Path) -> Result<()> 
     let rows = async {
         let store = open_store(config).await?;
         let rows = store
-            .month_presence(month, day_start(month.first_day(), config.tz()), &config.calendar())
+            .month_presence(
+                month,
+                day_start(month.first_day(), config.tz()),
+                &config.calendar(),
+            )
             .await;
         store.close().await;
         Ok::<_, anyhow::Error>(rows?)
@@ -382,7 +388,10 @@ async fn report_subsidy(config: &Config, month: &str, out: &Path) -> Result<()> 
         })
     });
     finish_out(out, file, bytes).await?;
-    println!("subsidy report {month}: {n} cadres written to {}", out.display());
+    println!(
+        "subsidy report {month}: {n} cadres written to {}",
+        out.display()
+    );
     Ok(())
 }
 
@@ -419,7 +428,10 @@ async fn report_compliance(config: &Config, week: &str, out: &Path) -> Result<()
         })
     });
     finish_out(out, file, bytes).await?;
-    println!("compliance report {week}: {n} units written to {}", out.display());
+    println!(
+        "compliance report {week}: {n} units written to {}",
+        out.display()
+    );
     Ok(())
 }
 

@@ -19,16 +19,26 @@ pub enum Job {
     LogReminder,
     ApprovalReminder,
     QuestionSla,
+    WeeklySummary,
+    SubsidyReport,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [Job::LogReminder, Job::ApprovalReminder, Job::QuestionSla];
+    pub const ALL: [Job; 5] = [
+        Job::LogReminder,
+        Job::WeeklySummary,
+        Job::ApprovalReminder,
+        Job::QuestionSla,
+        Job::SubsidyReport,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::LogReminder => "log-reminder",
             Job::ApprovalReminder => "approval-reminder",
             Job::QuestionSla => "question-sla",
+            Job::WeeklySummary => "weekly-summary",
+            Job::SubsidyReport => "subsidy-report",
         }
     }
 
@@ -47,6 +57,8 @@ impl Job {
             Job::LogReminder => Some(format!("log-reminder:{run}:")),
             Job::ApprovalReminder => Some(format!("approval-reminder:{run}:")),
             Job::QuestionSla => None,
+            Job::WeeklySummary => Some(format!("weekly-summary:{run}:")),
+            Job::SubsidyReport => Some(format!("subsidy-report:{run}:")),
         }
     }
 
@@ -70,6 +82,12 @@ impl Job {
                     1 => "1 digest queued".to_string(),
                     n => format!("{n} digests queued"),
                 }
+            }
+            Job::WeeklySummary => {
+                crate::supervision::weekly_summary(store, config, now, run).await?
+            }
+            Job::SubsidyReport => {
+                crate::supervision::subsidy_report(store, config, now, run).await?
             }
             Job::QuestionSla => {
                 let r = crate::jobs::question_sla(store, config, now).await?;

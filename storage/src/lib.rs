@@ -43,14 +43,14 @@ pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded
 pub use outbox::{Delivery, OutboxItem};
 pub use people::{ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
 pub use search::{DOC_POLICY, DOC_QUESTION, SearchMatch};
-pub use work_updates::{
-    FeedEntry, NewUpdate, ReporterUnit, UnitWeek, UpdateFailure, UpdatePhoto, UpdatePost,
-    UpdateRecorded,
-};
 pub use tutoring::{
     AssignReason, Assignment, MessageKind, NewQuestion, PassTarget, Question, QuestionRefusal,
     QuestionStatus, Reassigned, RelayPlan, RelaySource, Relayed, Routed, SimilarAnswer,
     SlaCandidate, ThreadEntry, TutorChoice, TutorFigures,
+};
+pub use work_updates::{
+    FeedEntry, NewUpdate, ReporterUnit, UnitWeek, UpdateFailure, UpdatePhoto, UpdatePost,
+    UpdateRecorded,
 };
 
 /// A registration that failed for a reason the person is told, or for the database.

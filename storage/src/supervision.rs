@@ -119,3 +119,27 @@ impl Store {
         Ok(read_db!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?))
     }
 }
+
+impl Store {
+    /// Queues `notification` to every active, reachable person with `role` who has a chat,
+    /// with the dedup key `<key_prefix><person>` (so a run queued again sends nothing twice).
+    /// Returns how many were queued.
+    pub async fn queue_to_role(
+        &self,
+        role: domain::Role,
+        notification: &domain::notify::Notification,
+        key_prefix: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let payload = serde_json::to_string(notification).unwrap_or_default();
+        let sql = "INSERT INTO outbox (chat_id, person_id, payload, dedup_key, not_before, status, created_at)
+                   SELECT p.chat_id, p.id, $1, CAST($2 AS TEXT) || CAST(p.id AS TEXT), $3, 'pending', $3
+                   FROM people p JOIN person_roles r ON r.person_id = p.id AND r.role = $4
+                   WHERE p.active AND p.chat_id IS NOT NULL AND NOT p.unreachable
+                   ON CONFLICT (dedup_key) DO NOTHING";
+        let n = crate::write_db!(self, pool => sqlx::query(sql)
+            .bind(payload).bind(key_prefix).bind(ms(now)).bind(role.as_str())
+            .execute(pool).await?.rows_affected());
+        Ok(n)
+    }
+}

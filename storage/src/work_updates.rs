@@ -166,7 +166,8 @@ impl Store {
         &self,
         u: NewUpdate<'_>,
     ) -> std::result::Result<UpdateRecorded, UpdateFailure> {
-        let units_sql = format!("SELECT unit_id FROM ({REPORTER_UNITS}) ru WHERE ru.person_id = $1");
+        let units_sql =
+            format!("SELECT unit_id FROM ({REPORTER_UNITS}) ru WHERE ru.person_id = $1");
         let (monday, sunday) = iso_week(u.day);
         in_tx!(self, tx, refuse UpdateRefusal => {
             if let Some(update_id) = u.update_id {
@@ -320,7 +321,8 @@ impl Store {
             return Ok(None);
         };
         let (monday, sunday) = iso_week(day);
-        let sql = "SELECT COUNT(*) FROM work_updates w JOIN work_updates me ON me.unit_id = w.unit_id
+        let sql =
+            "SELECT COUNT(*) FROM work_updates w JOIN work_updates me ON me.unit_id = w.unit_id
                    WHERE me.id = $1 AND w.day >= $2 AND w.day <= $3";
         let (n,): (i64,) = read_db!(self, pool =>
             sqlx::query_as(sql).bind(update_id).bind(monday).bind(sunday).fetch_one(pool).await?);

@@ -94,13 +94,21 @@ async fn weekly_duty_counts_local_weeks_of_units_with_a_reporter(store: Store) {
         week_updates,
         unit_name,
         ..
-    } = post(&store, update(&wang, shanghai(2026, 12, 6, 23, 59), "第二条", 3)).await
+    } = post(
+        &store,
+        update(&wang, shanghai(2026, 12, 6, 23, 59), "第二条", 3),
+    )
+    .await
     else {
         panic!("a new update")
     };
     assert_eq!((unit_name.as_str(), week_updates), ("乌当区", 2));
     // The next Monday starts a week of its own.
-    post(&store, update(&wang, shanghai(2026, 12, 7, 0, 0), "下周", 4)).await;
+    post(
+        &store,
+        update(&wang, shanghai(2026, 12, 7, 0, 0), "下周", 4),
+    )
+    .await;
 
     let week = |path: &str, updates: u32| UnitWeek {
         unit_id: 0,
@@ -109,7 +117,9 @@ async fn weekly_duty_counts_local_weeks_of_units_with_a_reporter(store: Store) {
         met: updates > 0,
     };
     let strip = |v: Vec<UnitWeek>| -> Vec<UnitWeek> {
-        v.into_iter().map(|w| UnitWeek { unit_id: 0, ..w }).collect()
+        v.into_iter()
+            .map(|w| UnitWeek { unit_id: 0, ..w })
+            .collect()
     };
     assert_eq!(
         strip(store.weekly_duty(day(11, 30)).await.unwrap()),
@@ -211,7 +221,10 @@ async fn an_album_is_one_update_with_one_bulletin_post_after_its_last_part(store
     assert_eq!(post.unit_name, "乌当区");
     assert_eq!(post.text.as_deref(), Some("三张照片"));
     assert_eq!(
-        post.photos.iter().map(|p| p.file_id.as_str()).collect::<Vec<_>>(),
+        post.photos
+            .iter()
+            .map(|p| p.file_id.as_str())
+            .collect::<Vec<_>>(),
         ["f1", "f2", "f3"]
     );
     let feed = store.feed(None, 0, 10).await.unwrap();
