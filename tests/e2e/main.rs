@@ -8,5 +8,6 @@ mod delivery;
 mod jobs;
 mod leave;
 mod registration;
+mod supervision;
 mod tutoring;
 mod worklog;
