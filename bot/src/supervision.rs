@@ -178,49 +178,68 @@ pub fn stats_text(
     let n = |v: u32| v.to_string();
     let table = match duty {
         Some(duty) => {
-            let headings = [
+            // Two narrow tables rather than one wide one: each fits a phone's width.
+            let today_headings = [
                 K::ColDistrict,
                 K::ColActive,
                 K::ColLoggedToday,
                 K::ColMissingToday,
+                K::ColUpdate,
+            ]
+            .map(|k| tr(lang, k));
+            let month_headings = [
+                K::ColDistrict,
                 K::ColLogDays,
                 K::ColSubsidyDays,
                 K::ColPending,
                 K::ColOpen,
-                K::ColUpdate,
             ]
             .map(|k| tr(lang, k));
-            let rows: Vec<Vec<String>> = lines
-                .iter()
-                .map(|l| {
-                    let owing: Vec<&UnitWeek> = duty
-                        .iter()
-                        .filter(|w| district_of(&w.unit_path) == l.district)
-                        .collect();
-                    let update = if owing.is_empty() {
-                        tr(lang, K::NoDuty)
-                    } else if owing.iter().all(|w| w.met) {
-                        tr(lang, K::Yes)
-                    } else {
-                        tr(lang, K::No)
-                    };
-                    vec![
-                        short_name(&l.district).to_string(),
-                        n(l.active_cadres),
-                        n(l.logged_today.unwrap_or(0)),
-                        n(l.missing_today.unwrap_or(0)),
-                        n(l.log_days),
-                        n(l.subsidy_days),
-                        n(l.pending_leave),
-                        n(l.open_questions),
-                        update.to_string(),
-                    ]
-                })
-                .collect();
-            let mut numeric = [true; 9];
-            numeric[0] = false;
-            numeric[8] = false;
-            render::text::table(&headings, &rows, &numeric)
+            let mut today_rows = Vec::new();
+            let mut month_rows = Vec::new();
+            for l in lines {
+                let owing: Vec<&UnitWeek> = duty
+                    .iter()
+                    .filter(|w| district_of(&w.unit_path) == l.district)
+                    .collect();
+                let update = if owing.is_empty() {
+                    tr(lang, K::NoDuty)
+                } else if owing.iter().all(|w| w.met) {
+                    tr(lang, K::Yes)
+                } else {
+                    tr(lang, K::No)
+                };
+                let name = short_name(&l.district).to_string();
+                today_rows.push(vec![
+                    name.clone(),
+                    n(l.active_cadres),
+                    n(l.logged_today.unwrap_or(0)),
+                    n(l.missing_today.unwrap_or(0)),
+                    update.to_string(),
+                ]);
+                month_rows.push(vec![
+                    name,
+                    n(l.log_days),
+                    n(l.subsidy_days),
+                    n(l.pending_leave),
+                    n(l.open_questions),
+                ]);
+            }
+            format!(
+                "{}\n{}\n\n{}\n{}",
+                tr(lang, K::StatsToday),
+                render::text::table(
+                    &today_headings,
+                    &today_rows,
+                    &[false, true, true, true, false]
+                ),
+                tr(lang, K::StatsMonth),
+                render::text::table(
+                    &month_headings,
+                    &month_rows,
+                    &[false, true, true, true, true]
+                ),
+            )
         }
         None => {
             let headings = [

@@ -16,6 +16,8 @@ macro_rules! keys {
 }
 
 keys! {
+    StatsToday,
+    StatsMonth,
     CmdStats,
     StatsRefused,
     StatsUsage,
@@ -392,6 +394,8 @@ fn zh(k: K) -> &'static str {
             "只能补记最近 {window} 天的工作（{earliest} 及以后），{date} 已超出补记期限。"
         }
         K::BackdateNeedsText => "请在日期后面写上当天的工作内容，例如：/log {date} 入户走访三户",
+        K::StatsToday => "今日：",
+        K::StatsMonth => "本月合计：",
         K::CmdStats => "数据督导：各区县记实、请假、答疑和工作动态（管理员、审批人）",
         K::StatsRefused => "只有管理员和审批人可以查看统计（审批人看本单位及下级）。",
         K::StatsUsage => "用法：/stats 查看本月，/stats 2026-11 查看已过去的月份。",
@@ -700,6 +704,8 @@ fn en(k: K) -> &'static str {
         K::BackdateNeedsText => {
             "Please write what you did after the date, e.g. /log {date} visited three households"
         }
+        K::StatsToday => "Today:",
+        K::StatsMonth => "This month, summed:",
         K::CmdStats => {
             "supervision: logs, leave, questions and updates per district (admins, approvers)"
         }

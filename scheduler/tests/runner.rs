@@ -55,7 +55,10 @@ fn local(day: u32, h: u32, m: u32) -> DateTime<Utc> {
 
 /// Only `log-reminder` on, at its default time; `toml` adds top-level settings.
 fn config(toml: &str) -> Arc<Config> {
-    let text = format!("{toml}\n[jobs]\nquestion-sla = \"off\"\napproval-reminder = \"off\"\n");
+    let text = format!(
+        "{toml}\n[jobs]\nquestion-sla = \"off\"\napproval-reminder = \"off\"\n\
+         weekly-summary = \"off\"\nsubsidy-report = \"off\"\n"
+    );
     Arc::new(Config::from_toml(&text).unwrap().validate().unwrap())
 }
 
@@ -326,12 +329,20 @@ async fn a_manual_run_is_not_the_run_of_any_tick(db: &TestDb) {
         ]
     );
     assert_eq!(
-        lines[1].split_whitespace().collect::<Vec<_>>(),
+        lines[2].split_whitespace().collect::<Vec<_>>(),
         ["approval-reminder", "off"]
     );
     assert_eq!(
-        lines[2].split_whitespace().collect::<Vec<_>>(),
+        lines[3].split_whitespace().collect::<Vec<_>>(),
         ["question-sla", "off"]
+    );
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["weekly-summary", "off"]
+    );
+    assert_eq!(
+        lines[4].split_whitespace().collect::<Vec<_>>(),
+        ["subsidy-report", "off"]
     );
     assert_eq!(reminders(store, clock.now()).await.len(), 4);
     // The scheduled tick still runs at 20:00; it has its own dedup keys, so the cadres who

@@ -362,24 +362,35 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
     assert!(out.status.success(), "{}", stderr(&out));
     let list = stdout(&out);
     let lines: Vec<&str> = list.lines().collect();
-    assert_eq!(lines.len(), 3, "{list}");
+    assert_eq!(lines.len(), 5, "{list}");
     assert!(lines[0].starts_with("log-reminder "), "{list}");
     // Name, cron expression, next run, last run (`-`: never).
     let fields: Vec<&str> = lines[0].split_whitespace().collect();
     assert_eq!(fields[..3], ["log-reminder", "0", "20"], "{list}");
     assert_eq!(fields.last(), Some(&"-"), "{list}");
     assert_eq!(fields.len(), 1 + 5 + 2 + 1, "{list}");
-    assert!(lines[1].starts_with("approval-reminder "), "{list}");
+    assert!(
+        lines[1].starts_with("weekly-summary 0 9 * * Mon "),
+        "{list}"
+    );
+    assert!(lines[2].starts_with("approval-reminder "), "{list}");
     assert_eq!(
-        lines[2].split_whitespace().collect::<Vec<_>>(),
+        lines[3].split_whitespace().collect::<Vec<_>>(),
         ["question-sla", "off"]
     );
+    assert!(lines[4].starts_with("subsidy-report 0 8 1 * * "), "{list}");
 
     let out = run(zhucun(&db.url).args(["jobs", "run", "lunch"]));
     assert!(!out.status.success());
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    for job in ["log-reminder", "approval-reminder", "question-sla"] {
+    for job in [
+        "log-reminder",
+        "weekly-summary",
+        "approval-reminder",
+        "question-sla",
+        "subsidy-report",
+    ] {
         assert!(err.contains(job), "{err}");
     }
 
