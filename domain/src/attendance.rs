@@ -266,10 +266,8 @@ pub fn month_record(
         }
     }
     for d in month.days() {
-        if calendar.is_rest_day(d) {
-            if let Some(b) = record.bit(d) {
-                record.rest |= b;
-            }
+        if let Some(b) = record.bit(d).filter(|_| calendar.is_rest_day(d)) {
+            record.rest |= b;
         }
     }
     record

@@ -76,8 +76,7 @@ pub(crate) fn table(
     for (c, h) in headings.iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, *h, &bold)?;
     }
-    let mut row = 1u32;
-    for cells in rows {
+    for (row, cells) in (1u32..).zip(rows) {
         for (c, cell) in cells.iter().enumerate() {
             match cell {
                 Cell::Text(s) if !s.is_empty() => {
@@ -92,7 +91,6 @@ pub(crate) fn table(
                 *w = (*w).max(cell.width());
             }
         }
-        row += 1;
     }
     for (c, w) in widths.iter().enumerate() {
         // One cell of padding; at least 3 (a day column), at most 60.

@@ -204,7 +204,7 @@ async fn every_surface_gives_the_same_figures_for_a_month(engine: Engine) {
         .unwrap();
     assert_eq!(line, "weekly-summary: 2026-W48 summary queued to 1 admin");
     t.app.wake_sender();
-    let mut weekly = vec![t.reply(&admin).await, t.reply(&admin).await];
+    let mut weekly = [t.reply(&admin).await, t.reply(&admin).await];
     weekly.sort_by_key(|c| c.method.clone());
     let (text, photo) = (&weekly[0], &weekly[1]);
     assert_eq!(
