@@ -22,6 +22,10 @@ pub enum Callback {
     PassTutor { question: i64, tutor: i64 },
     /// Rate the answers to question `question`.
     Rate { question: i64, helpful: bool },
+    /// The unit of the work update waiting in the presser's dialogue.
+    UpdateUnit { unit: i64 },
+    /// The next page of `/feed` (`unit` 0: all units).
+    FeedPage { unit: i64, offset: i64 },
 }
 
 impl Callback {
@@ -40,6 +44,8 @@ impl Callback {
             Callback::Rate { question, helpful } => {
                 format!("qr:{question}:{}", u8::from(helpful))
             }
+            Callback::UpdateUnit { unit } => format!("uu:{unit}"),
+            Callback::FeedPage { unit, offset } => format!("fp:{unit}:{offset}"),
         }
     }
 
@@ -83,6 +89,11 @@ impl Callback {
                     _ => return None,
                 },
             },
+            "uu" => Callback::UpdateUnit { unit: num()? },
+            "fp" => Callback::FeedPage {
+                unit: num()?,
+                offset: num()?,
+            },
             _ => return None,
         };
         // Exactly the canonical form: no trailing parts, no alternative spellings.
@@ -121,6 +132,11 @@ mod tests {
                 helpful: false,
             },
             Callback::PassMenu { question: i64::MAX },
+            Callback::UpdateUnit { unit: i64::MAX },
+            Callback::FeedPage {
+                unit: i64::MAX,
+                offset: i64::MAX,
+            },
             Callback::PassTutor {
                 question: i64::MAX,
                 tutor: i64::MAX,
@@ -147,6 +163,9 @@ mod tests {
             "qr:1:2",
             "qm:1:2",
             "qu:1",
+            "uu:",
+            "fp:1",
+            "fp:1:2:3",
             "zz:1",
         ] {
             assert_eq!(Callback::decode(data), None, "{data}");

@@ -22,6 +22,9 @@ pub enum Command {
     Ask(String),
     Questions,
     Remind(String),
+    Update(String),
+    Feed(String),
+    Share,
     Cancel,
 }
 
@@ -37,6 +40,9 @@ pub fn menu(lang: Lang) -> Vec<(&'static str, &'static str)> {
         ("ask", tr(lang, K::CmdAsk)),
         ("questions", tr(lang, K::CmdQuestions)),
         ("remind", tr(lang, K::CmdRemind)),
+        ("update", tr(lang, K::CmdUpdate)),
+        ("feed", tr(lang, K::CmdFeed)),
+        ("share", tr(lang, K::CmdShare)),
         ("cancel", tr(lang, K::CmdCancel)),
         ("help", tr(lang, K::CmdHelp)),
         ("lang", tr(lang, K::CmdLang)),

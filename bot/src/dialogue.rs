@@ -26,6 +26,22 @@ pub enum Dialogue {
     },
     /// `/ask` alone: waiting for the question.
     AskQuestion,
+    /// `/update` alone: waiting for the brief.
+    UpdateText,
+    /// A reporter of several units: the brief waits for his choice of unit (buttons).
+    UpdateUnit {
+        draft: UpdateDraft,
+    },
+}
+
+/// A work update not recorded yet (its unit is being chosen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateDraft {
+    pub text: Option<String>,
+    pub photos: Vec<storage::UpdatePhoto>,
+    pub media_group_id: Option<String>,
+    pub chat_id: i64,
+    pub message_id: i64,
 }
 
 pub async fn save(app: &Ctx, person: &Person, d: &Dialogue) -> Result<(), storage::StorageError> {
@@ -66,6 +82,10 @@ pub async fn step(bot: Bot, app: Ctx, msg: Message, person: Person, d: Dialogue)
             crate::leave::reject_reason(bot, app, msg, person, request, step).await
         }
         Dialogue::AskQuestion => crate::tutoring::dialogue_step(bot, app, msg, person).await,
+        Dialogue::UpdateText => crate::updates::dialogue_text(bot, app, msg, person).await,
+        Dialogue::UpdateUnit { draft } => {
+            crate::updates::dialogue_choose(bot, app, msg, person, draft).await
+        }
     }
 }
 

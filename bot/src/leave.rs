@@ -126,7 +126,10 @@ pub async fn dialogue_step(
             }
             return submit(&bot, &app, &msg, &person, start, end, text).await;
         }
-        Dialogue::RejectReason { .. } | Dialogue::AskQuestion => return Ok(()),
+        Dialogue::RejectReason { .. }
+        | Dialogue::AskQuestion
+        | Dialogue::UpdateText
+        | Dialogue::UpdateUnit { .. } => return Ok(()),
     };
     if let Err(e) = dialogue::save(&app, &person, &next.0).await {
         return db_down(&bot, &app, &msg, &person, e).await;

@@ -25,6 +25,7 @@ mod leave;
 mod registration;
 pub mod route;
 mod sender;
+mod sharing;
 pub mod supervision;
 pub mod texts;
 mod tutoring;
@@ -103,6 +104,9 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Command::Ask(args)].endpoint(tutoring::ask))
         .branch(case![Command::Questions].endpoint(tutoring::list))
         .branch(case![Command::Remind(arg)].endpoint(worklog::remind))
+        .branch(case![Command::Update(args)].endpoint(updates::command))
+        .branch(case![Command::Feed(args)].endpoint(updates::feed))
+        .branch(case![Command::Share].endpoint(sharing::share))
         .branch(case![Command::Cancel].endpoint(leave::cancel_dialogue));
 
     let registration = dptree::filter_map(|m: Message| m.from)
@@ -135,6 +139,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         // Everything else claims its update first, so a redelivery is skipped.
         .branch(
             dptree::filter_async(claim_update)
+                .branch(case![Route::Comment].endpoint(sharing::on_group_reply))
                 .branch(case![Route::Register(r)].chain(registration))
                 .branch(personal),
         );
@@ -142,7 +147,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
     let private_edit = Update::filter_edited_message()
         .filter_map(private_sender)
         .filter_map_async(active_sender)
-        .endpoint(worklog::on_edit);
+        .endpoint(updates::on_edit);
 
     let callbacks = Update::filter_callback_query()
         .filter_map_async(identify_presser)
@@ -167,13 +172,22 @@ pub fn schema() -> UpdateHandler<HandlerError> {
                     case![Callback::PassTutor { question, tutor }]
                         .endpoint(tutoring::on_pass_tutor),
                 )
-                .branch(case![Callback::Rate { question, helpful }].endpoint(tutoring::on_rate)),
+                .branch(case![Callback::Rate { question, helpful }].endpoint(tutoring::on_rate))
+                .branch(case![Callback::UpdateUnit { unit }].endpoint(updates::on_unit))
+                .branch(case![Callback::FeedPage { unit, offset }].endpoint(updates::on_page)),
         )
         .branch(dptree::endpoint(stale_button));
 
+    // The sharing group's reactions, and the bot's own membership of the channels it posts
+    // to (both must be in `allowed_updates`: teloxide derives the list from this tree).
+    let reactions = Update::filter_message_reaction_updated().endpoint(sharing::on_reaction);
+    let membership = Update::filter_my_chat_member().endpoint(sharing::on_my_membership);
+
     let claimed = dptree::filter_async(claim_update)
         .branch(private_edit)
-        .branch(callbacks);
+        .branch(callbacks)
+        .branch(reactions)
+        .branch(membership);
 
     traced()
         .filter_map_async(look_up_sender)
@@ -206,6 +220,7 @@ fn update_kind(update: &Update) -> &'static str {
         UpdateKind::EditedMessage(_) => "edited_message",
         UpdateKind::CallbackQuery(_) => "callback_query",
         UpdateKind::MyChatMember(_) => "my_chat_member",
+        UpdateKind::MessageReaction(_) => "message_reaction",
         UpdateKind::ChannelPost(_) | UpdateKind::EditedChannelPost(_) => "channel_post",
         _ => "other",
     }
@@ -224,6 +239,7 @@ async fn route_message(app: Ctx, m: Message, me: Me, sender: Sender) -> Option<r
         slash: text.is_some_and(|t| t.starts_with('/')),
         contact: m.contact().is_some(),
         reply: m.reply_to_message().is_some(),
+        sharing_group: sharing::in_sharing_group(&app, &m),
     };
     let who = match &sender.0 {
         None => Who::Unknown,

@@ -20,6 +20,8 @@ pub struct Facts {
     pub contact: bool,
     /// Replies to another message.
     pub reply: bool,
+    /// Written in the configured sharing group (where replies are comments).
+    pub sharing_group: bool,
 }
 
 /// Who wrote, as far as routing cares.
@@ -56,13 +58,22 @@ pub enum Route {
     Dialogue(Dialogue),
     /// A reply to one of the bot's messages (a tutoring thread, or help).
     Reply,
+    /// A reply in the sharing group: a comment if it replies to a shared post.
+    Comment,
 }
 
 /// The one routing rule. Registered people: commands, then a shared contact, then an
 /// unknown `/command`, then the open dialogue, then a reply, else a work log.
 pub fn classify(facts: &Facts, who: Who) -> Route {
-    if !facts.private || !facts.from_someone {
+    if !facts.from_someone {
         return Route::Ignore;
+    }
+    if !facts.private {
+        // Group chatter is never a log; only replies in the sharing group may be comments.
+        return match facts.sharing_group && facts.reply {
+            true => Route::Comment,
+            false => Route::Ignore,
+        };
     }
     match who {
         Who::Inactive => Route::Inactive,
@@ -151,8 +162,47 @@ mod tests {
             ),
             (
                 "group chatter of a stranger",
-                group,
+                group.clone(),
                 Who::Unknown,
+                Route::Ignore,
+            ),
+            (
+                "a reply in another group",
+                Facts {
+                    reply: true,
+                    ..group.clone()
+                },
+                active(),
+                Route::Ignore,
+            ),
+            (
+                "chatter in the sharing group",
+                Facts {
+                    sharing_group: true,
+                    ..group.clone()
+                },
+                active(),
+                Route::Ignore,
+            ),
+            (
+                "a stranger's reply in the sharing group",
+                Facts {
+                    sharing_group: true,
+                    reply: true,
+                    ..group.clone()
+                },
+                Who::Unknown,
+                Route::Comment,
+            ),
+            (
+                "a command in the sharing group is no log either",
+                Facts {
+                    sharing_group: true,
+                    command: Some(Command::Me),
+                    slash: true,
+                    ..group
+                },
+                active(),
                 Route::Ignore,
             ),
             (

@@ -43,6 +43,8 @@ pub(crate) enum Rendered {
     },
     /// A picture made when sent (a chart), uploaded as a photo.
     Photo { bytes: Vec<u8>, caption: String },
+    /// A post of the bot's own to a channel or group (bulletin, sharing): sent once.
+    Post(crate::sharing::Post),
 }
 
 async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storage::StorageError> {
@@ -73,10 +75,36 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
         }
         Some(Notification::BulletinPost { update_id }) => {
             match app.store.update_post(*update_id).await? {
-                Some(post) => plain(crate::updates::bulletin_text(app.config.language, &post)),
+                Some(post) => Some(Rendered::Post(crate::sharing::Post {
+                    text: crate::updates::bulletin_text(app.config.language, &post),
+                    photos: post.photos.into_iter().map(|p| p.file_id).collect(),
+                })),
                 None => None,
             }
         }
+        Some(Notification::SharedPost { log_id }) => {
+            crate::sharing::shared_post(app, app.config.language, *log_id)
+                .await?
+                .map(Rendered::Post)
+        }
+        Some(Notification::UpdateNudge { unit_id, monday }) => {
+            crate::updates::nudge_text(app, lang, *unit_id, *monday)
+                .await?
+                .and_then(plain)
+        }
+        Some(Notification::ShareDigest { since_ms, until_ms }) => match item.person_id {
+            Some(person) => crate::sharing::digest_text(app, lang, person, *since_ms, *until_ms)
+                .await?
+                .and_then(plain),
+            None => None,
+        },
+        Some(Notification::ChannelRefused {
+            chat_id,
+            channel,
+            error,
+        }) => plain(crate::sharing::refused_text(
+            lang, *chat_id, *channel, error,
+        )),
         Some(Notification::LogReminder { day }) => match item.person_id {
             Some(person) => plain(crate::worklog::reminder_text(app, lang, person, *day).await?),
             None => None,
@@ -179,6 +207,12 @@ async fn deliver(bot: &Bot, app: &Ctx, item: &OutboxItem, rendered: Rendered) ->
     let max_attempts = i64::from(app.config.delivery.max_attempts);
     let chat = ChatId(item.chat_id);
     let result = match (rendered, item.sent_message_id) {
+        (Rendered::Post(post), _) => {
+            return crate::sharing::deliver_post(bot, app, item, post, |e| {
+                classify(e, item.attempts, max_attempts, now)
+            })
+            .await;
+        }
         (Rendered::Text { text, keyboard }, Some(id)) => {
             // Without a keyboard the edit removes the buttons (the card was decided).
             let req = bot.edit_message_text(chat, MessageId(id as i32), text);
@@ -250,6 +284,7 @@ async fn deliver(bot: &Bot, app: &Ctx, item: &OutboxItem, rendered: Rendered) ->
     match result {
         Ok(message_id) => {
             crate::tutoring::on_delivered(app, item, message_id).await;
+            crate::sharing::on_delivered(app, item, message_id).await;
             Delivery::Sent { message_id }
         }
         // Editing to the same text: the message already says it.

@@ -231,6 +231,40 @@ keys! {
     DigestReject,
     // work updates and sharing
     BulletinHeader,
+    CmdUpdate,
+    CmdFeed,
+    CmdShare,
+    UpdateNotReporter,
+    UpdatePrompt,
+    UpdateRecorded,
+    UpdateChooseUnit,
+    UpdateUnitChosen,
+    UpdateNotYourUnit,
+    UpdateTooLong,
+    UpdateUnsupported,
+    UpdateEdited,
+    UpdateNudge,
+    FeedHeader,
+    FeedHeaderUnit,
+    FeedItem,
+    FeedPhotos,
+    FeedEmpty,
+    FeedUnknownUnit,
+    FeedMore,
+    FeedNoMore,
+    ShareNotSetUp,
+    ShareNoReceipt,
+    ShareNotYours,
+    ShareAlready,
+    ShareDone,
+    SharedHeader,
+    ShareDigest,
+    ShareDigestComment,
+    ChannelRefused,
+    ChannelBulletin,
+    ChannelSharing,
+    ChannelRemoved,
+    AlertChoiceExpired,
 }
 
 pub fn tr(lang: Lang, k: K) -> &'static str {
@@ -623,6 +657,60 @@ fn zh(k: K) -> &'static str {
             "您好，今天（{date}）还没有收到您的工作记实。有空时发一条文字或照片即可。\n{month}已有 {days} 天有记实。\n（不需要提醒请发送 /remind off）"
         }
         K::BulletinHeader => "【{unit}】驻村动态 · {date}",
+        K::CmdUpdate => "发布本单位的工作动态（动态报送员）：/update 内容，或带 /update 说明的照片",
+        K::CmdFeed => "最新工作动态；/feed 单位名 只看该单位",
+        K::CmdShare => "回复自己某条记实的回执发送 /share，分享到交流群",
+        K::UpdateNotReporter => {
+            "只有动态报送员可以发布工作动态：各区（市、县）党委组织部或市直单位在花名册中登记为“reporter（动态报送员）”的人员。如需开通请联系管理员。"
+        }
+        K::UpdatePrompt => {
+            "请发送这条工作动态的内容：文字，或带说明文字的照片（可多张）。发送 /cancel 取消。"
+        }
+        K::UpdateRecorded => {
+            "已记录{unit}的工作动态。{unit}本周（{monday} 至 {sunday}）已有 {count} 条动态。"
+        }
+        K::UpdateChooseUnit => {
+            "您为多个单位报送动态。这条动态属于哪个单位？请点下方按钮选择（发送 /cancel 取消）。"
+        }
+        K::UpdateUnitChosen => "已选择：{unit}",
+        K::UpdateNotYourUnit => "您不是该单位的动态报送员，这条动态没有记录。",
+        K::UpdateTooLong => "这条动态有 {chars} 个字，超过了 {max} 字的上限。请精简后重新发送。",
+        K::UpdateUnsupported => {
+            "工作动态只能是文字或照片（可多张）。视频、语音、文件、位置等不能作为动态，请改发文字或照片。"
+        }
+        K::UpdateEdited => "已按修改更新了这条工作动态。",
+        K::UpdateNudge => {
+            "提醒：{unit}本周（{monday} 起）还没有工作动态。每周至少报送一条，发送 /update 加内容即可。"
+        }
+        K::FeedHeader => "最新工作动态（第 {from}–{to} 条）：",
+        K::FeedHeaderUnit => "{unit}的工作动态（第 {from}–{to} 条）：",
+        K::FeedItem => "{date} {unit}：{line}",
+        K::FeedPhotos => "[图片×{n}]",
+        K::FeedEmpty => "还没有工作动态。",
+        K::FeedUnknownUnit => {
+            "没有找到名为“{unit}”的单位。请写单位名称或全路径，例如 /feed 乌当区。"
+        }
+        K::FeedMore => "更多 ▸",
+        K::FeedNoMore => "没有更早的动态了。",
+        K::ShareNotSetUp => "分享功能还没有开通（没有配置交流群），请联系管理员。",
+        K::ShareNoReceipt => {
+            "请在对话里找到您要分享的那条记实的回执，回复（引用）它并发送 /share。"
+        }
+        K::ShareNotYours => "这条回执记的不是您的记实；只能分享自己的记实。",
+        K::ShareAlready => "这条记实已经分享过了，不会重复发送。",
+        K::ShareDone => {
+            "已把第 {seq} 条记实（{date}）分享到交流群。有新的评论或点赞时，每天晚上汇总告诉您一次。"
+        }
+        K::SharedHeader => "【{name} · {village}】驻村记实 · {date}",
+        K::ShareDigest => "您分享的记实有新的互动：{comments} 条评论，{reactions} 个点赞。",
+        K::ShareDigestComment => "· {name}：{text}",
+        K::ChannelRefused => {
+            "机器人无法在{channel}（{chat}）发帖：{error}。请把机器人重新加入{channel}并设为管理员。已记录的内容都保留着，不会丢失；在恢复之前不会再提醒。"
+        }
+        K::ChannelBulletin => "动态频道",
+        K::ChannelSharing => "交流群",
+        K::ChannelRemoved => "机器人被移出或失去了权限",
+        K::AlertChoiceExpired => "这个选择已经过期了。",
     }
 }
 
@@ -969,6 +1057,66 @@ fn en(k: K) -> &'static str {
             "Hello, there is no work log from you for today ({date}) yet; a short text or a photo is enough.\nDays with a log in {month}: {days}\n(To stop these reminders, send /remind off.)"
         }
         K::BulletinHeader => "[{unit}] Work update · {date}",
+        K::CmdUpdate => {
+            "post your unit's work update (reporters): /update TEXT, or photos captioned /update"
+        }
+        K::CmdFeed => "latest work updates; /feed UNIT for one unit",
+        K::CmdShare => "reply /share to one of your log receipts to share it in the group",
+        K::UpdateNotReporter => {
+            "Only reporters may post work updates: the staff of a district's (or city unit's) organisation department listed on the roster with the role “reporter”. Ask an administrator if you should be one."
+        }
+        K::UpdatePrompt => {
+            "Send the work update now: a text, or photos with a caption (an album is fine). Send /cancel to stop."
+        }
+        K::UpdateRecorded => {
+            "Work update of {unit} recorded. {unit} has {count} updates this week ({monday} to {sunday})."
+        }
+        K::UpdateChooseUnit => {
+            "You report for several units. Which unit is this update for? Tap a button below (or send /cancel)."
+        }
+        K::UpdateUnitChosen => "Chosen: {unit}",
+        K::UpdateNotYourUnit => "You are not a reporter of that unit; the update was not recorded.",
+        K::UpdateTooLong => {
+            "This update has {chars} characters; the limit is {max}. Please shorten it and send it again."
+        }
+        K::UpdateUnsupported => {
+            "A work update is a text or photos (an album is fine). Videos, voice, files or locations cannot be updates; send text or photos instead."
+        }
+        K::UpdateEdited => "The work update now reads as edited.",
+        K::UpdateNudge => {
+            "Reminder: {unit} has no work update this week (from {monday}) yet. One a week is the rule; send /update with the brief."
+        }
+        K::FeedHeader => "Latest work updates ({from}–{to}):",
+        K::FeedHeaderUnit => "Work updates of {unit} ({from}–{to}):",
+        K::FeedItem => "{date} {unit}: {line}",
+        K::FeedPhotos => "[{n} photos]",
+        K::FeedEmpty => "No work updates yet.",
+        K::FeedUnknownUnit => {
+            "There is no unit named “{unit}”. Write the unit's name or full path, e.g. /feed 乌当区."
+        }
+        K::FeedMore => "More ▸",
+        K::FeedNoMore => "There are no earlier updates.",
+        K::ShareNotSetUp => {
+            "Sharing is not set up (no sharing group is configured); ask an administrator."
+        }
+        K::ShareNoReceipt => {
+            "Find the receipt of the log you want to share, reply to it, and send /share."
+        }
+        K::ShareNotYours => "That receipt is of someone else's log; you can share only your own.",
+        K::ShareAlready => "That log is shared already; it is not posted twice.",
+        K::ShareDone => {
+            "Log no. {seq} ({date}) is shared in the group. New comments and reactions are summed up for you once a day."
+        }
+        K::SharedHeader => "[{name} · {village}] Work log · {date}",
+        K::ShareDigest => "Your shared logs have news: {comments} comments, {reactions} reactions.",
+        K::ShareDigestComment => "· {name}: {text}",
+        K::ChannelRefused => {
+            "The bot cannot post to {channel} ({chat}): {error}. Add the bot back to {channel} as an administrator. Everything recorded is kept; you are not told again until then."
+        }
+        K::ChannelBulletin => "the bulletin channel",
+        K::ChannelSharing => "the sharing group",
+        K::ChannelRemoved => "the bot was removed or lost its rights",
+        K::AlertChoiceExpired => "This choice has expired.",
     }
 }
 

@@ -16,7 +16,7 @@ use domain::worklog::{
 };
 use storage::{LogReceipt, NewLog, Person, Recorded};
 use teloxide::prelude::*;
-use teloxide::types::FileMeta;
+use teloxide::types::{FileMeta, ReplyParameters};
 
 /// What a Telegram message carries, as a log; `None` for kinds that are not logs
 /// (stickers, polls, games…).
@@ -181,6 +181,10 @@ async fn log_message(
     update_id: Option<i64>,
 ) -> HandlerResult {
     let lang = app.lang_of(person);
+    // A further part of an album sent as a work update joins the update.
+    if crate::updates::album_part(bot, app, msg, person, update_id).await? {
+        return Ok(());
+    }
     let refusal = match to_log_input(msg) {
         None => tr(lang, K::Unsupported).to_string(),
         Some(_) if !person.roles.contains(Role::Cadre) => {
@@ -244,7 +248,14 @@ async fn record(
     match app.store.record_log(log, now + quiet).await {
         Ok(Recorded::Log(receipt)) => {
             app.wake_archiver();
-            reply(bot, msg, receipt_text(lang, &receipt)).await
+            let sent = bot
+                .send_message(msg.chat.id, receipt_text(lang, &receipt))
+                .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply())
+                .await?;
+            // Remembered so that `/share` can reply to it.
+            crate::sharing::receipt_sent(app, msg.chat.id.0, i64::from(sent.id.0), receipt.log_id)
+                .await;
+            Ok(())
         }
         Ok(Recorded::AlbumPart { .. }) => {
             // The album's one receipt is queued; the sender sends it after the quiet time.

@@ -38,13 +38,14 @@ impl Lang {
 }
 
 /// Scheduled jobs and their default cron expressions (5 fields, in the configured zone).
-pub const JOBS: [(&str, &str); 6] = [
+pub const JOBS: [(&str, &str); 7] = [
     ("log-reminder", "0 20 * * *"),
     ("update-nudge", "0 10 * * Thu"),
     ("weekly-summary", "0 9 * * Mon"),
     ("approval-reminder", "0 * * * *"),
     ("question-sla", "0 * * * *"),
     ("subsidy-report", "0 8 1 * *"),
+    ("share-digest", "0 19 * * *"),
 ];
 
 #[derive(Debug, Clone, Deserialize)]

@@ -14,6 +14,7 @@ pub mod roles;
 pub mod roster;
 pub mod routing;
 pub mod search;
+pub mod sharing;
 pub mod supervision;
 pub mod tutoring;
 pub mod units;

@@ -111,4 +111,37 @@ pub enum Notification {
     WeeklyChart {
         monday: chrono::NaiveDate,
     },
+    /// A cadre's log posted to the sharing group, headed with his name and village.
+    SharedPost {
+        log_id: i64,
+    },
+    /// To the reporters of a unit without an update in the week of `monday` (the
+    /// `update-nudge` job).
+    UpdateNudge {
+        unit_id: i64,
+        monday: chrono::NaiveDate,
+    },
+    /// To the author of shared logs (the `share-digest` job): the comments and reactions
+    /// of others after `since_ms` up to `until_ms` (UTC milliseconds).
+    ShareDigest {
+        since_ms: i64,
+        until_ms: i64,
+    },
+    /// To an admin: the bot cannot post to a channel or group any more (removed, not an
+    /// admin, chat not found); told once until it is back.
+    ChannelRefused {
+        chat_id: i64,
+        channel: Channel,
+        error: String,
+    },
+}
+
+/// The chats the bot posts to on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// `telegram.bulletin_chat_id`: work updates.
+    Bulletin,
+    /// `telegram.sharing_chat_id`: shared logs.
+    Sharing,
 }

@@ -18,6 +18,8 @@ pub struct RosterEntry {
     pub roles: Roles,
     pub unit: UnitPath,
     pub topics: Vec<String>,
+    /// A reporter's further units (`unit` holds `;`-separated paths; the first is his).
+    pub report_units: Vec<UnitPath>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +52,8 @@ pub enum Problem {
     TopicsWithoutTutor,
     #[error("unknown topic `{topic}` (configured topics: {known})")]
     UnknownTopic { topic: String, known: String },
+    #[error("several units (`;`-separated) are only for reporters")]
+    UnitsWithoutReporter,
     #[error("the file has no people")]
     Empty,
 }
@@ -160,9 +164,15 @@ fn parse_row(
             None
         }
     };
-    let unit = UnitPath::parse(unit)
+    let mut units = unit.split(';').map(str::trim).filter(|u| !u.is_empty());
+    let unit = UnitPath::parse(units.next().unwrap_or_default())
         .map_err(|e| problems.push(e.into()))
         .ok();
+    let mut report_units: Vec<UnitPath> = units
+        .filter_map(|u| UnitPath::parse(u).map_err(|e| problems.push(e.into())).ok())
+        .collect();
+    report_units.retain(|u| Some(u) != unit.as_ref());
+    report_units.dedup();
     let topics: Vec<String> = topics
         .split(';')
         .map(str::trim)
@@ -178,6 +188,9 @@ fn parse_row(
         }
     }
     if let Some(r) = roles {
+        if !report_units.is_empty() && !r.contains(Role::Reporter) {
+            problems.push(Problem::UnitsWithoutReporter);
+        }
         match (r.contains(Role::Tutor), topics.is_empty()) {
             (true, true) => problems.push(Problem::TutorWithoutTopics),
             (false, false) => problems.push(Problem::TopicsWithoutTutor),
@@ -192,6 +205,7 @@ fn parse_row(
             roles,
             unit,
             topics,
+            report_units,
         }),
         _ => Err(problems
             .into_iter()
@@ -203,6 +217,26 @@ fn parse_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reporter_may_report_for_several_units_and_nobody_else() {
+        let text = "name,phone,roles,unit,topics
+吴九,13800000009,reporter,贵阳市/乌当区;贵阳市/白云区,
+张三,13800000001,cadre,贵阳市/乌当区;贵阳市/白云区,
+";
+        let errors = parse(text, &topics()).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 3);
+        assert_eq!(errors[0].problem, Problem::UnitsWithoutReporter);
+        let ok = parse(
+            &text.lines().take(2).collect::<Vec<_>>().join("\n"),
+            &topics(),
+        )
+        .unwrap();
+        assert_eq!(ok[0].unit.to_string(), "贵阳市/乌当区");
+        let extra: Vec<String> = ok[0].report_units.iter().map(|u| u.to_string()).collect();
+        assert_eq!(extra, ["贵阳市/白云区"]);
+    }
 
     fn topics() -> Vec<String> {
         vec!["农业技术".into(), "产业发展".into()]

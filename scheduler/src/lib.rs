@@ -8,5 +8,6 @@ pub mod reminders;
 pub mod runner;
 pub mod supervision;
 pub mod ticks;
+pub mod updates;
 
 pub use runner::{Job, Ran, Scheduler};

@@ -19,16 +19,20 @@ pub enum Job {
     LogReminder,
     ApprovalReminder,
     QuestionSla,
+    UpdateNudge,
+    ShareDigest,
     WeeklySummary,
     SubsidyReport,
 }
 
 impl Job {
-    pub const ALL: [Job; 5] = [
+    pub const ALL: [Job; 7] = [
         Job::LogReminder,
-        Job::WeeklySummary,
         Job::ApprovalReminder,
         Job::QuestionSla,
+        Job::UpdateNudge,
+        Job::ShareDigest,
+        Job::WeeklySummary,
         Job::SubsidyReport,
     ];
 
@@ -37,6 +41,8 @@ impl Job {
             Job::LogReminder => "log-reminder",
             Job::ApprovalReminder => "approval-reminder",
             Job::QuestionSla => "question-sla",
+            Job::UpdateNudge => "update-nudge",
+            Job::ShareDigest => "share-digest",
             Job::WeeklySummary => "weekly-summary",
             Job::SubsidyReport => "subsidy-report",
         }
@@ -57,6 +63,8 @@ impl Job {
             Job::LogReminder => Some(format!("log-reminder:{run}:")),
             Job::ApprovalReminder => Some(format!("approval-reminder:{run}:")),
             Job::QuestionSla => None,
+            Job::UpdateNudge => Some(format!("update-nudge:{run}:")),
+            Job::ShareDigest => Some(format!("share-digest:{run}:")),
             Job::WeeklySummary => Some(format!("weekly-summary:{run}:")),
             Job::SubsidyReport => Some(format!("subsidy-report:{run}:")),
         }
@@ -83,6 +91,8 @@ impl Job {
                     n => format!("{n} digests queued"),
                 }
             }
+            Job::UpdateNudge => crate::updates::update_nudge(store, config, now, run).await?,
+            Job::ShareDigest => crate::updates::share_digest(store, now, run).await?,
             Job::WeeklySummary => {
                 crate::supervision::weekly_summary(store, config, now, run).await?
             }

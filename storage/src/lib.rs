@@ -30,6 +30,7 @@ mod logs;
 mod outbox;
 mod people;
 mod search;
+mod sharing;
 mod supervision;
 pub mod testing;
 mod tutoring;
@@ -43,6 +44,9 @@ pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded
 pub use outbox::{Delivery, OutboxItem};
 pub use people::{ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
 pub use search::{DOC_POLICY, DOC_QUESTION, SearchMatch};
+pub use sharing::{
+    CadreShares, DigestNews, NewComment, ReceiptSent, ShareCounts, ShareFailure, SharedPost,
+};
 pub use tutoring::{
     AssignReason, Assignment, MessageKind, NewQuestion, PassTarget, Question, QuestionRefusal,
     QuestionStatus, Reassigned, RelayPlan, RelaySource, Relayed, Routed, SimilarAnswer,
@@ -89,6 +93,7 @@ pub struct Store {
 struct Groups {
     senders: group::Group<i64, Option<Person>>,
     logs: group::Group<logs::QueuedLog, Recorded>,
+    receipts: group::Group<sharing::ReceiptSent, ()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -209,7 +214,8 @@ refusals!(
     RegisterError,
     LeaveRefusal,
     QuestionRefusal,
-    domain::updates::UpdateRefusal
+    domain::updates::UpdateRefusal,
+    domain::sharing::ShareRefusal
 );
 
 /// Runs the same read against whichever read pool the store holds.
@@ -410,6 +416,13 @@ impl Store {
                 group::Group::spawn(move |reqs| {
                     let store = store.clone();
                     async move { store.record_log_batch(reqs).await }
+                })
+            },
+            receipts: {
+                let store = bare.clone();
+                group::Group::spawn(move |reqs| {
+                    let store = store.clone();
+                    async move { store.receipts_batch(reqs).await }
                 })
             },
         };

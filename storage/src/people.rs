@@ -191,7 +191,49 @@ impl Store {
                 .map(|r| (r.phone.clone(), Person::from(r)))
                 .collect();
 
+            let extra: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT ru.person_id, u.path FROM reporter_units ru JOIN units u ON u.id = ru.unit_id
+                 ORDER BY ru.person_id, u.path",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut extra_of: HashMap<i64, Vec<String>> = HashMap::new();
+            for (person, path) in extra {
+                extra_of.entry(person).or_default().push(path);
+            }
+
             for entry in entries {
+                // A reporter's further units first, so that they exist below.
+                let mut report_unit_ids = Vec::new();
+                for path in &entry.report_units {
+                    let mut parent: Option<i64> = None;
+                    for prefix in path.prefixes() {
+                        let p = prefix.to_string();
+                        let id = match unit_ids.get(&p) {
+                            Some(id) => *id,
+                            None => {
+                                let (id,): (i64,) = sqlx::query_as(
+                                    "INSERT INTO units (parent_id, path, name, level)
+                                     VALUES ($1, $2, $3, $4) RETURNING id",
+                                )
+                                .bind(parent)
+                                .bind(&p)
+                                .bind(prefix.name())
+                                .bind(prefix.level().depth() as i64)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                                summary.units_created += 1;
+                                unit_ids.insert(p, id);
+                                id
+                            }
+                        };
+                        parent = Some(id);
+                    }
+                    report_unit_ids.extend(parent);
+                }
+                let mut report_paths: Vec<String> =
+                    entry.report_units.iter().map(|u| u.to_string()).collect();
+                report_paths.sort();
                 let mut parent: Option<i64> = None;
                 for prefix in entry.unit.prefixes() {
                     let path = prefix.to_string();
@@ -240,6 +282,7 @@ impl Store {
                             && p.unit_id == unit_id
                             && p.roles == entry.roles
                             && p.topics == topics
+                            && extra_of.get(&p.id).cloned().unwrap_or_default() == report_paths
                             && p.active;
                         if same {
                             summary.unchanged += 1;
@@ -263,6 +306,10 @@ impl Store {
                             .bind(p.id)
                             .execute(&mut *tx)
                             .await?;
+                        sqlx::query("DELETE FROM reporter_units WHERE person_id = $1")
+                            .bind(p.id)
+                            .execute(&mut *tx)
+                            .await?;
                         summary.updated += 1;
                         p.id
                     }
@@ -273,6 +320,16 @@ impl Store {
                         .bind(role.as_str())
                         .execute(&mut *tx)
                         .await?;
+                }
+                for unit in &report_unit_ids {
+                    sqlx::query(
+                        "INSERT INTO reporter_units (person_id, unit_id) VALUES ($1, $2)
+                         ON CONFLICT (person_id, unit_id) DO NOTHING",
+                    )
+                    .bind(person_id)
+                    .bind(unit)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 for topic in &topics {
                     sqlx::query("INSERT INTO tutor_topics (person_id, topic) VALUES ($1, $2)")

@@ -302,12 +302,40 @@ impl Store {
         })
     }
 
+    /// The person's update that message `message_id` of `chat_id` belongs to.
+    pub async fn update_of_message(
+        &self,
+        person_id: i64,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<Option<i64>> {
+        let sql =
+            "SELECT w.id FROM work_update_messages m JOIN work_updates w ON w.id = m.update_id
+                   WHERE m.chat_id = $1 AND m.message_id = $2 AND w.person_id = $3";
+        let row: Option<(i64,)> = read_db!(self, pool =>
+            sqlx::query_as(sql).bind(chat_id).bind(message_id).bind(person_id).fetch_optional(pool).await?);
+        Ok(row.map(|r| r.0))
+    }
+
     /// Whether the person has an update made of the album `media_group_id` (so a further
     /// part without the `/update` caption joins it).
-    pub async fn update_album(&self, person_id: i64, media_group_id: &str) -> Result<Option<i64>> {
-        let sql = "SELECT id FROM work_updates WHERE person_id = $1 AND media_group_id = $2";
-        let row: Option<(i64,)> = read_db!(self, pool =>
+    pub async fn update_album(
+        &self,
+        person_id: i64,
+        media_group_id: &str,
+    ) -> Result<Option<(i64, i64)>> {
+        let sql =
+            "SELECT id, unit_id FROM work_updates WHERE person_id = $1 AND media_group_id = $2";
+        let row: Option<(i64, i64)> = read_db!(self, pool =>
             sqlx::query_as(sql).bind(person_id).bind(media_group_id).fetch_optional(pool).await?);
+        Ok(row)
+    }
+
+    /// A unit's name.
+    pub async fn unit_name(&self, unit_id: i64) -> Result<Option<String>> {
+        let sql = "SELECT name FROM units WHERE id = $1";
+        let row: Option<(String,)> =
+            read_db!(self, pool => sqlx::query_as(sql).bind(unit_id).fetch_optional(pool).await?);
         Ok(row.map(|r| r.0))
     }
 
@@ -329,19 +357,17 @@ impl Store {
         Ok(Some((name, u32::try_from(n).unwrap_or(u32::MAX))))
     }
 
-    /// The latest updates, newest first, `limit` from `offset`; of one unit's name (or path)
-    /// when given (the unit and the units below it).
+    /// The latest updates, newest first, `limit` from `offset`; with `unit_id`, those of
+    /// that unit and the units below it.
     pub async fn feed(
         &self,
-        unit: Option<&str>,
+        unit_id: Option<i64>,
         offset: u32,
         limit: u32,
     ) -> Result<Vec<FeedEntry>> {
-        let filter = match unit {
+        let filter = match unit_id {
             Some(_) => {
-                "AND (u.name = $3 OR u.path = $3 OR EXISTS (SELECT 1 FROM units top
-                 WHERE (top.name = $3 OR top.path = $3)
-                   AND u.path LIKE top.path || '/%'))"
+                "AND (u.id = $3 OR u.path LIKE (SELECT top.path FROM units top WHERE top.id = $3) || '/%')"
             }
             None => "AND $3 = $3",
         };
@@ -356,7 +382,7 @@ impl Store {
         let rows: Vec<Row> = read_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(i64::from(limit))
             .bind(i64::from(offset))
-            .bind(unit.unwrap_or(""))
+            .bind(unit_id.unwrap_or(0))
             .fetch_all(pool)
             .await?);
         Ok(rows
@@ -372,12 +398,17 @@ impl Store {
             .collect())
     }
 
-    /// Whether some unit has this name or path (for `/feed UNIT` on an unknown name).
-    pub async fn unit_exists(&self, name_or_path: &str) -> Result<bool> {
-        let sql = "SELECT COUNT(*) FROM units WHERE name = $1 OR path = $1";
-        let (n,): (i64,) =
-            read_db!(self, pool => sqlx::query_as(sql).bind(name_or_path).fetch_one(pool).await?);
-        Ok(n > 0)
+    /// The unit with this full path, else the one with this name nearest the root (the
+    /// first by path among equals): `(id, name)`.
+    pub async fn find_unit(&self, name_or_path: &str) -> Result<Option<(i64, String)>> {
+        let sql = "SELECT id, name, path, level FROM units WHERE name = $1 OR path = $1";
+        let rows: Vec<(i64, String, String, i64)> =
+            read_db!(self, pool => sqlx::query_as(sql).bind(name_or_path).fetch_all(pool).await?);
+        let best = rows
+            .iter()
+            .find(|r| r.2 == name_or_path)
+            .or_else(|| rows.iter().min_by(|a, b| (a.3, &a.2).cmp(&(b.3, &b.2))));
+        Ok(best.map(|r| (r.0, r.1.clone())))
     }
 
     /// An update as its bulletin post shows it.
@@ -438,6 +469,41 @@ impl Store {
             .collect();
         out.sort();
         Ok(out)
+    }
+
+    /// The `update-nudge` job: each active reporter of a unit owing the week of `monday`
+    /// with no update in it is nudged once per unit; `run` names the run in the dedup
+    /// keys. Returns how many nudges were queued.
+    pub async fn queue_update_nudges(
+        &self,
+        monday: NaiveDate,
+        run: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let owing = self.reporters_owing(monday).await?;
+        in_tx!(self, tx => {
+            for (person, unit_id, _) in &owing {
+                let n = Notification::UpdateNudge { unit_id: *unit_id, monday };
+                let key = format!("update-nudge:{run}:{person}:{unit_id}");
+                tx.notify_person(*person, &n, Some(&key), now).await?;
+            }
+            Ok(owing.len())
+        })
+    }
+
+    /// A unit's name and its number of updates in the week of `monday`.
+    pub async fn unit_week(
+        &self,
+        unit_id: i64,
+        monday: NaiveDate,
+    ) -> Result<Option<(String, u32)>> {
+        let (monday, sunday) = iso_week(monday);
+        let sql = "SELECT u.name, (SELECT COUNT(*) FROM work_updates w
+                       WHERE w.unit_id = u.id AND w.day >= $2 AND w.day <= $3)
+                   FROM units u WHERE u.id = $1";
+        let row: Option<(String, i64)> = read_db!(self, pool =>
+            sqlx::query_as(sql).bind(unit_id).bind(monday).bind(sunday).fetch_optional(pool).await?);
+        Ok(row.map(|(name, n)| (name, u32::try_from(n).unwrap_or(u32::MAX))))
     }
 
     /// When the update was recorded (tests, feed paging).

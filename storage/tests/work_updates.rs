@@ -205,7 +205,10 @@ async fn an_album_is_one_update_with_one_bulletin_post_after_its_last_part(store
         post(&store, part(&p3, None, 12, 4)).await,
         UpdateRecorded::AlbumPart { id }
     );
-    assert_eq!(store.update_album(wang.id, "g1").await.unwrap(), Some(id));
+    assert_eq!(
+        store.update_album(wang.id, "g1").await.unwrap(),
+        Some((id, wang.unit_id))
+    );
     // Nothing is due before the last part's quiet time, then exactly one post.
     assert!(
         drain_until(&store, now() + chrono::Duration::seconds(3))
@@ -261,17 +264,19 @@ async fn an_edit_changes_the_brief_and_the_feed_filters_by_unit(store: Store) {
         texts(store.feed(None, 0, 10).await.unwrap()),
         ["乌当二", "白云一", "乌当一（改）"]
     );
+    let (wudang, name) = store.find_unit("乌当区").await.unwrap().unwrap();
+    assert_eq!((wudang, name.as_str()), (wang.unit_id, "乌当区"));
     assert_eq!(
-        texts(store.feed(Some("乌当区"), 0, 10).await.unwrap()),
+        texts(store.feed(Some(wudang), 0, 10).await.unwrap()),
         ["乌当二", "乌当一（改）"]
     );
+    let (city, _) = store.find_unit("贵阳市").await.unwrap().unwrap();
     assert_eq!(
-        texts(store.feed(Some("贵阳市"), 1, 1).await.unwrap()),
+        texts(store.feed(Some(city), 1, 1).await.unwrap()),
         ["白云一"],
         "a unit's feed includes the units below it; paging skips"
     );
-    assert!(store.feed(Some("无此区"), 0, 10).await.unwrap().is_empty());
-    assert!(!store.unit_exists("无此区").await.unwrap());
+    assert_eq!(store.find_unit("无此区").await.unwrap(), None);
 }
 
 async fn a_redelivered_update_is_recorded_once(store: Store) {

@@ -8,6 +8,8 @@ mod delivery;
 mod jobs;
 mod leave;
 mod registration;
+mod sharing;
 mod supervision;
 mod tutoring;
+mod updates;
 mod worklog;

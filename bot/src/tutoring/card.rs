@@ -238,6 +238,10 @@ pub async fn render(
         | Notification::SubsidyFigures { .. }
         | Notification::WeeklySummary { .. }
         | Notification::WeeklyChart { .. }
+        | Notification::SharedPost { .. }
+        | Notification::UpdateNudge { .. }
+        | Notification::ShareDigest { .. }
+        | Notification::ChannelRefused { .. }
         | Notification::LeaveCard { .. }
         | Notification::LeaveForwarded { .. }
         | Notification::LeaveApproved { .. }
@@ -317,6 +321,10 @@ pub async fn on_delivered(app: &Ctx, item: &OutboxItem, message_id: Option<i64>)
             | Notification::SubsidyFigures { .. }
             | Notification::WeeklySummary { .. }
             | Notification::WeeklyChart { .. }
+            | Notification::SharedPost { .. }
+            | Notification::UpdateNudge { .. }
+            | Notification::ShareDigest { .. }
+            | Notification::ChannelRefused { .. }
             | Notification::LeaveCard { .. }
             | Notification::LeaveForwarded { .. }
             | Notification::LeaveApproved { .. }

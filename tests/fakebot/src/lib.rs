@@ -39,6 +39,7 @@
 //!   messages get "message can't be edited". Unknown methods answer `true`.
 
 mod call;
+pub mod channels;
 mod format;
 mod rate;
 mod server;

@@ -78,6 +78,8 @@ pub(crate) struct State {
     pub(crate) rate: RateState,
     pub(crate) too_many: u64,
     pub(crate) blocked: HashSet<i64>,
+    /// Chats that refuse the bot (see `FakeTelegram::set_chat_refusing`).
+    pub(crate) refusing: HashMap<i64, (u16, String)>,
     pub(crate) validate_formatting: bool,
     pub(crate) webhook_url: String,
     pub(crate) commands: HashMap<String, Value>,
@@ -107,6 +109,7 @@ impl State {
             rate: RateState::default(),
             too_many: 0,
             blocked: HashSet::new(),
+            refusing: HashMap::new(),
             validate_formatting: true,
             webhook_url: String::new(),
             commands: HashMap::new(),
@@ -563,6 +566,11 @@ impl State {
             && chat_id.is_some_and(|c| self.blocked.contains(&c))
         {
             return (Err(ApiErr::blocked()), files);
+        }
+        if is_chat_visible(method)
+            && let Some((code, d)) = chat_id.and_then(|c| self.refusing.get(&c))
+        {
+            return (Err(ApiErr::new(*code, d.clone())), files);
         }
         if is_message_method(method)
             && let Some(limits) = self.limits
