@@ -11,6 +11,8 @@ use std::time::Duration;
 use storage::Store;
 use teloxide::prelude::*;
 
+mod ops;
+
 const ENVIRONMENT: &str = "\
 Environment:
   DATABASE_URL       sqlite://PATH (default sqlite://zhucun.db, created if missing)
@@ -18,7 +20,10 @@ Environment:
   TELOXIDE_TOKEN     the bot's token from @BotFather (serve, invite)
   TELOXIDE_API_URL   optional: a self-hosted Bot API server instead of api.telegram.org
   ZHUCUN_CONFIG      optional TOML settings file (same as --config)
+  ZHUCUN_WEBHOOK_SECRET  optional: the webhook secret (else telegram.webhook_secret,
+                     else one derived from the token, the same on every instance)
   RUST_LOG           log filter, e.g. info or zhucun=debug (logs go to stderr)
+  ZHUCUN_LOG_FORMAT  json: one JSON object per log line
 
 Settings and the roster format: docs/OPERATING.md in the repository.";
 
@@ -152,10 +157,15 @@ fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,teloxide=warn"));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // One JSON object per line for log collectors; readable lines otherwise.
+    if std::env::var("ZHUCUN_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        fmt.json().init();
+    } else {
+        fmt.init();
+    }
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -495,6 +505,11 @@ async fn jobs_run(config: Config, name: &str) -> Result<()> {
 
 async fn serve(config: Config, webhook: bool) -> Result<()> {
     let token = token()?;
+    let secret = std::env::var("ZHUCUN_WEBHOOK_SECRET")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| config.telegram.webhook_secret.clone());
+    let secret = bot::webhook_secret(secret.as_deref(), &token);
     let store = open_store(&config).await?;
     let bot = make_bot(token)?;
     let me = get_me(&bot).await?;
@@ -502,6 +517,13 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
     if let Err(e) = bot::set_commands(&bot).await {
         tracing::warn!(error = %e, "cannot set the command menu");
     }
+    let listen = config
+        .server
+        .listen
+        .parse()
+        .map_err(|e| anyhow!("bad setting server.listen: {e}"))?;
+    let (stop_ops, ops_stopped) = tokio::sync::watch::channel(false);
+    let ops = ops::serve(listen, store.clone(), ops_stopped).await;
     let app = bot::App::new(store.clone(), config, Arc::new(SystemClock));
     let listener = if webhook {
         let tg = &app.config.telegram;
@@ -514,7 +536,12 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
             .webhook_listen
             .parse()
             .map_err(|e| anyhow!("bad setting telegram.webhook_listen: {e}"))?;
-        bot::Listener::Webhook { url, listen }
+        bot::Listener::Webhook {
+            url,
+            listen,
+            secret,
+            max_connections: tg.webhook_max_connections,
+        }
     } else {
         // Must stay below teloxide's HTTP client timeout (17 s).
         bot::Listener::Polling {
@@ -535,13 +562,30 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
     tokio::select! {
         _ = shutdown_signal() => {
             tracing::info!("shutting down");
-            running.stop().await;
+            // Stop taking updates, finish the ones in hand (they are confirmed), let the
+            // sender record what it sent; bounded, so that SIGTERM ends us within 10 s.
+            // Whatever is cut short stays unconfirmed or leased, and is redone after.
+            let drained = async {
+                stop_jobs.send_replace(true);
+                running.stop().await;
+                if let Err(e) = jobs.await {
+                    tracing::error!(error = %e, "the scheduler failed");
+                }
+            };
+            if tokio::time::timeout(Duration::from_secs(8), drained).await.is_err() {
+                tracing::warn!("in-flight work did not finish in 8 s; stopping anyway");
+            }
         }
-        _ = running.wait() => {}
+        _ = running.wait() => {
+            stop_jobs.send_replace(true);
+            if let Err(e) = jobs.await {
+                tracing::error!(error = %e, "the scheduler failed");
+            }
+        }
     }
-    stop_jobs.send_replace(true);
-    if let Err(e) = jobs.await {
-        tracing::error!(error = %e, "the scheduler failed");
+    stop_ops.send_replace(true);
+    if let Some(ops) = ops {
+        let _ = tokio::time::timeout(Duration::from_secs(1), ops).await;
     }
     store.close().await;
     Ok(())

@@ -1,10 +1,9 @@
 //! The ways a handler answers the person who wrote: a reply to his message, a short alert
-//! on a pressed button, and the "not recorded, send it again" answer when the database
-//! fails (the cause goes to the log).
+//! on a pressed button, and what happens when the database fails.
 
 use crate::texts::{K, tr};
 use crate::{Ctx, HandlerResult};
-use storage::Person;
+use storage::{Person, StorageError};
 use teloxide::prelude::*;
 use teloxide::types::ReplyParameters;
 
@@ -15,13 +14,20 @@ pub async fn reply(bot: &Bot, msg: &Message, text: String) -> HandlerResult {
     Ok(())
 }
 
+/// A storage failure while handling a message. The database out of reach: the error goes
+/// back to the intake, which keeps the update and handles it again when the database
+/// returns (telling the person once that it waits). Any other failure would fail again:
+/// the person is told his message was not recorded.
 pub async fn db_down(
     bot: &Bot,
     app: &Ctx,
     msg: &Message,
     person: &Person,
-    e: impl std::fmt::Display,
+    e: StorageError,
 ) -> HandlerResult {
+    if e.is_unavailable() {
+        return Err(Box::new(e));
+    }
     tracing::error!(error = %e, person_id = person.id, "database error; the person was told");
     reply(
         bot,

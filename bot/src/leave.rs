@@ -547,10 +547,11 @@ pub async fn reject_reason(
             app.clock.now(),
         )
         .await;
-    if let Err(LeaveFailure::Storage(e)) = &result {
+    let result = match result {
         // Keep the dialogue: the approver can send the reason again.
-        return db_down(&bot, &app, &msg, &person, e).await;
-    }
+        Err(LeaveFailure::Storage(e)) => return db_down(&bot, &app, &msg, &person, e).await,
+        other => other,
+    };
     if let Err(e) = dialogue::clear(&app, &person).await {
         // The decision stands; the approver's next message may be taken as a reason again
         // and is then refused as already decided.

@@ -7,11 +7,9 @@ use domain::config::{Config, Lang};
 use std::sync::Arc;
 use std::time::Duration;
 use storage::{Person, Store};
-use teloxide::dispatching::{Dispatcher, ShutdownToken, UpdateHandler};
-use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::types::{BotCommand, Me, UpdateKind, User};
-use teloxide::update_listeners::Polling;
+use teloxide::types::{BotCommand, Me, User};
 use teloxide::utils::command::BotCommands;
 use tokio::sync::{Notify, watch};
 
@@ -21,6 +19,7 @@ mod callback;
 mod commands;
 mod dialogue;
 mod digest;
+mod intake;
 mod leave;
 mod registration;
 pub mod route;
@@ -34,6 +33,7 @@ mod worklog;
 
 pub use callback::Callback;
 pub use commands::Command;
+pub use intake::{Redelivered, allowed_updates, webhook_secret};
 use texts::{K, tr};
 
 /// Everything a handler needs, shared by all of them.
@@ -44,6 +44,8 @@ pub struct App {
     /// Wakes the outbox sender when a handler queued something.
     sender_wake: Arc<Notify>,
     archiver_wake: Arc<Notify>,
+    /// Chats told that their messages wait for the database.
+    delayed: intake::Delayed,
 }
 
 pub type Ctx = Arc<App>;
@@ -58,6 +60,7 @@ impl App {
             clock,
             sender_wake: Arc::new(Notify::new()),
             archiver_wake: Arc::new(Notify::new()),
+            delayed: intake::Delayed::default(),
         })
     }
 
@@ -189,41 +192,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(reactions)
         .branch(membership);
 
-    traced()
-        .filter_map_async(look_up_sender)
-        .branch(messages)
-        .branch(claimed)
-}
-
-/// One span per update, around everything its handling does (the person is added once
-/// known), so every log line of an update can be found by its id.
-fn traced() -> UpdateHandler<HandlerError> {
-    use tracing::Instrument;
-    dptree::from_fn(
-        |deps: dptree::di::DependencyMap, cont| {
-            let update: Arc<Update> = deps.get();
-            let span = tracing::info_span!(
-                "update",
-                update_id = update.id.0,
-                kind = update_kind(&update),
-                person_id = tracing::field::Empty,
-            );
-            cont(deps).instrument(span)
-        },
-        dptree::HandlerSignature::Entry,
-    )
-}
-
-fn update_kind(update: &Update) -> &'static str {
-    match &update.kind {
-        UpdateKind::Message(_) => "message",
-        UpdateKind::EditedMessage(_) => "edited_message",
-        UpdateKind::CallbackQuery(_) => "callback_query",
-        UpdateKind::MyChatMember(_) => "my_chat_member",
-        UpdateKind::MessageReaction(_) => "message_reaction",
-        UpdateKind::ChannelPost(_) | UpdateKind::EditedChannelPost(_) => "channel_post",
-        _ => "other",
-    }
+    dptree::entry().branch(messages).branch(claimed)
 }
 
 /// The route of a message, from its facts and its sender; `None` for messages not for the
@@ -294,59 +263,24 @@ fn private_sender(m: Message) -> Option<User> {
     if m.chat.is_private() { m.from } else { None }
 }
 
-/// The roster person who sent an update (`None`: not on the roster, or no sender).
+/// The roster person who sent an update (`None`: not on the roster, or no sender); looked
+/// up by the intake before the handler tree runs.
 #[derive(Debug, Clone)]
 struct Sender(Option<Person>);
 
-/// Looks the sender of an update up on the roster, grouped with the other updates that
-/// arrive meanwhile.
-async fn look_up_sender(bot: Bot, app: Ctx, update: Update) -> Option<Sender> {
-    let Some(user) = update.from() else {
-        return Some(Sender(None));
-    };
-    match app.store.sender(user.id.0 as i64).await {
-        Ok(person) => {
-            if let Some(p) = &person {
-                tracing::Span::current().record("person_id", p.id);
-            }
-            Some(Sender(person))
-        }
-        // Nothing can be handled without the database, but the person can be told.
-        Err(e) => {
-            tracing::error!(error = %e, "cannot look up sender");
-            let text = tr(app.lang_of_user(user), K::DbUnavailable);
-            let told = match &update.kind {
-                UpdateKind::Message(m) if m.chat.is_private() => {
-                    bot.send_message(m.chat.id, text).await.map(drop)
-                }
-                UpdateKind::CallbackQuery(q) => bot
-                    .answer_callback_query(q.id.clone())
-                    .text(text)
-                    .show_alert(true)
-                    .await
-                    .map(drop),
-                _ => Ok(()),
-            };
-            if let Err(e) = told {
-                tracing::warn!(error = %e, "cannot tell the person the database is down");
-            }
-            None
-        }
-    }
-}
-
-/// Skips updates this service has processed before (redelivery, or another instance).
-async fn claim_update(update: Update, app: Ctx) -> bool {
+/// Skips updates this service has processed before (redelivery, or another instance),
+/// unless their answer may have been lost: those are handled again.
+async fn claim_update(update: Update, app: Ctx, again: Redelivered) -> bool {
     match app
         .store
         .claim_update(i64::from(update.id.0), app.clock.now())
         .await
     {
         Ok(fresh) => {
-            if !fresh {
+            if !fresh && !again.0 {
                 tracing::debug!(update_id = update.id.0, "duplicate update skipped");
             }
-            fresh
+            fresh || again.0
         }
         // Without the database the handler cannot work either, but it can tell the person.
         Err(e) => {
@@ -393,26 +327,32 @@ fn joined(task: &str, result: Result<(), tokio::task::JoinError>) {
 pub enum Listener {
     /// Long polling; `timeout` is how long one getUpdates call waits.
     Polling { timeout: Duration },
-    /// Telegram posts updates to `url`; the server listens on `listen`.
+    /// Telegram posts updates to `url`; the server listens on `listen` and takes only posts
+    /// that carry `secret`.
     Webhook {
         url: url::Url,
         listen: std::net::SocketAddr,
+        secret: String,
+        max_connections: u8,
     },
     /// Receive nothing: only deliver the outbox (and archive), e.g. an extra worker.
     None,
 }
 
-/// The running bot: the dispatcher, the outbox sender and (if configured) the archiver.
+/// The running bot: the intake (polling or webhook), the outbox sender and (if configured)
+/// the archiver.
 pub struct Service {
-    dispatcher: Option<(ShutdownToken, tokio::task::JoinHandle<()>)>,
+    intake: Option<tokio::task::JoinHandle<()>>,
     workers: Vec<tokio::task::JoinHandle<()>>,
+    stop_intake: watch::Sender<bool>,
     stop: watch::Sender<bool>,
 }
 
 impl Service {
-    /// Starts everything; fails only if the webhook cannot be set up.
+    /// Starts everything; fails only if the bot or the webhook cannot be set up.
     pub async fn start(bot: Bot, app: Ctx, listener: Listener) -> Result<Service, String> {
         let (stop, stop_rx) = watch::channel(false);
+        let (stop_intake, intake_rx) = watch::channel(false);
         let mut workers = vec![tokio::spawn(sender::run(
             bot.clone(),
             app.clone(),
@@ -426,78 +366,50 @@ impl Service {
                 stop_rx,
             )));
         }
-        let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
-            .dependencies(dptree::deps![app])
-            .default_handler(|upd| async move {
-                tracing::debug!(update_id = upd.id.0, "update not for the bot; ignored");
-            })
-            .error_handler(LoggingErrorHandler::with_custom_text("handler failed"))
-            .build();
-        let token = dispatcher.shutdown_token();
-        let dispatcher = match listener {
+        let intake = match listener {
             Listener::None => None,
             Listener::Polling { timeout } => {
-                let listener = Polling::builder(bot)
-                    .timeout(timeout)
-                    .delete_webhook()
+                let me = bot
+                    .get_me()
                     .await
-                    .build();
-                Some(tokio::spawn(async move {
-                    dispatcher
-                        .dispatch_with_listener(
-                            listener,
-                            LoggingErrorHandler::with_custom_text("getUpdates failed"),
-                        )
-                        .await;
-                }))
+                    .map_err(|e| format!("getMe failed: {e}"))?;
+                let intake = intake::Intake::new(bot, app, me);
+                Some(tokio::spawn(intake::poll(intake, timeout, intake_rx)))
             }
-            Listener::Webhook { url, listen } => {
-                use teloxide::update_listeners::webhooks;
-                let tcp = tokio::net::TcpListener::bind(listen)
+            Listener::Webhook {
+                url,
+                listen,
+                secret,
+                max_connections,
+            } => {
+                let me = bot
+                    .get_me()
                     .await
-                    .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-                let options = webhooks::Options::new(listen, url);
-                let (listener, stop_flag, router) = webhooks::axum_to_router(bot, options)
-                    .await
-                    .map_err(|e| format!("setWebhook failed: {e}"))?;
-                tokio::spawn(async move {
-                    if let Err(e) = axum::serve(tcp, router)
-                        .with_graceful_shutdown(stop_flag)
-                        .await
-                    {
-                        tracing::error!(error = %e, "webhook server failed");
-                    }
-                });
-                Some(tokio::spawn(async move {
-                    dispatcher
-                        .dispatch_with_listener(
-                            listener,
-                            LoggingErrorHandler::with_custom_text("webhook"),
-                        )
-                        .await;
-                }))
+                    .map_err(|e| format!("getMe failed: {e}"))?;
+                let intake = intake::Intake::new(bot, app, me);
+                let hook = intake::Webhook {
+                    url,
+                    listen,
+                    secret,
+                    max_connections,
+                };
+                Some(intake::serve_webhook(intake, hook, intake_rx).await?)
             }
         };
         Ok(Service {
-            dispatcher: dispatcher.map(|task| (token, task)),
+            intake,
             workers,
+            stop_intake,
             stop,
         })
     }
 
-    /// Stops receiving, lets running handlers finish, then stops the workers.
+    /// Stops taking updates, lets the ones in hand finish (they are confirmed), then stops
+    /// the workers.
     pub async fn stop(self) {
-        if let Some((token, mut task)) = self.dispatcher {
-            // teloxide's shutdown future only hears the "done" signal if it is already
-            // waiting when dispatching ends, so it can miss it; the task handle cannot.
-            // `shutdown` fails while the dispatcher is still starting (idle): retry.
-            loop {
-                if token.shutdown().is_ok() || task.is_finished() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            joined("dispatcher", (&mut task).await);
+        self.stop_intake.send_replace(true);
+        if let Some(task) = self.intake {
+            joined("intake", task.await);
         }
         // Fails only when every worker has ended already, which is what we want.
         self.stop.send_replace(true);
@@ -506,10 +418,10 @@ impl Service {
         }
     }
 
-    /// Resolves if the dispatcher ends by itself (e.g. the webhook server failed).
+    /// Resolves if the intake ends by itself (e.g. the webhook server failed).
     pub async fn wait(&mut self) {
-        match &mut self.dispatcher {
-            Some((_, task)) => joined("dispatcher", task.await),
+        match &mut self.intake {
+            Some(task) => joined("intake", task.await),
             None => std::future::pending::<()>().await,
         }
     }

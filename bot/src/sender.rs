@@ -289,7 +289,16 @@ async fn deliver(bot: &Bot, app: &Ctx, item: &OutboxItem, rendered: Rendered) ->
         }
         // Editing to the same text: the message already says it.
         Err(RequestError::Api(ApiError::MessageNotModified)) => Delivery::Sent { message_id: None },
-        Err(e) => classify(&e, item.attempts, max_attempts, now),
+        Err(e) => {
+            if let RequestError::RetryAfter(after) = &e {
+                // For the bot as a whole: whichever instance sends next waits too.
+                let until = now + chrono::Duration::seconds(i64::from(after.seconds()));
+                if let Err(e) = app.store.cool_down_sending(until).await {
+                    tracing::warn!(error = %e, "cannot record Telegram's retry_after");
+                }
+            }
+            classify(&e, item.attempts, max_attempts, now)
+        }
     }
 }
 
@@ -300,7 +309,62 @@ const IN_FLIGHT: usize = 16;
 /// handed back to the outbox so the lease cannot run out under us.
 const HOLD_AT_MOST: Duration = Duration::from_secs(30);
 
+/// How long the one sender's lease lasts; renewed when less than [`LEAD_RENEW`] is left, so
+/// a standby takes over within `LEAD` of the holder dying.
+const LEAD: Duration = Duration::from_secs(6);
+const LEAD_RENEW: Duration = Duration::from_secs(4);
+
+/// Whether this instance is the bot's one sender, and until when (on the local clock).
+struct Leadership {
+    holder: String,
+    until: Option<Instant>,
+}
+
+impl Leadership {
+    fn new() -> Leadership {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        Leadership {
+            holder: format!("{}-{nanos}", std::process::id()),
+            until: None,
+        }
+    }
+
+    /// Takes or renews the lease when due. `Ok(true)`: send (after any cool-down, which
+    /// this waits out); `Ok(false)`: another instance sends.
+    async fn lead(&mut self, app: &Ctx) -> Result<bool, storage::StorageError> {
+        let now = Instant::now();
+        if self.until.is_some_and(|u| u > now + (LEAD - LEAD_RENEW)) {
+            return Ok(true);
+        }
+        let t = app.clock.now();
+        let lease = chrono::Duration::from_std(LEAD).unwrap_or_default();
+        match app.store.lead_sender(&self.holder, t, t + lease).await? {
+            Some(cooldown) => {
+                if self.until.is_none() {
+                    tracing::info!(holder = %self.holder, "this instance now sends for the bot");
+                }
+                // The lease is counted from before the round trip, to be safe.
+                self.until = Some(now + LEAD);
+                if let Ok(wait) = (cooldown - app.clock.now()).to_std() {
+                    tracing::info!(?wait, "Telegram asked to wait; cooling down");
+                    tokio::time::sleep(wait.min(LEAD_RENEW)).await;
+                }
+                Ok(true)
+            }
+            None => {
+                self.until = None;
+                Ok(false)
+            }
+        }
+    }
+}
+
 /// Runs until `stop` turns true. `wake` shortens the idle wait when new work is queued.
+/// Only the holder of the sender lease sends, so the limits hold for the bot as a whole;
+/// the other instances stand by and take over within seconds if it dies.
 pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
     let d = &app.config.delivery;
     let mut limiter = RateLimiter::new(Limits {
@@ -313,10 +377,25 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
     let mut in_flight = JoinSet::new();
     // Claimed items waiting for their chat's limit, with the moment they may go.
     let mut held: Vec<(Instant, OutboxItem)> = Vec::new();
+    let mut leadership = Leadership::new();
     loop {
         while in_flight.try_join_next().is_some() {}
         if *stop.borrow() {
             break;
+        }
+        match leadership.lead(&app).await {
+            Ok(true) => {}
+            standby => {
+                if let Err(e) = standby {
+                    tracing::warn!(error = %e, "cannot take the sender lease; standing by");
+                }
+                hand_back(&app, std::mem::take(&mut held)).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
         }
         let now = Instant::now();
         let (mut batch, still): (Vec<_>, Vec<_>) = held.drain(..).partition(|(at, _)| *at <= now);
@@ -391,6 +470,11 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
             let span = tracing::info_span!("deliver", outbox_id = item.id, chat_id = item.chat_id);
             in_flight.spawn(async move {
                 let outcome = deliver(&bot, &app, &item, rendered).await;
+                telemetry::metrics().sent(match outcome {
+                    Delivery::Sent { .. } => telemetry::Send::Sent,
+                    Delivery::Retry { .. } => telemetry::Send::Retried,
+                    Delivery::Failed { .. } | Delivery::Blocked { .. } => telemetry::Send::Failed,
+                });
                 if let Delivery::Failed { error } | Delivery::Blocked { error } = &outcome {
                     tracing::warn!(outbox_id = item.id, chat_id = item.chat_id, %error, "notification given up");
                     crate::tutoring::on_given_up(&app, &item).await;
@@ -407,13 +491,24 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
         .await;
     }
     // Give back what we hold, and let deliveries under way finish and be recorded.
+    hand_back(&app, held).await;
+    while in_flight.join_next().await.is_some() {}
+    if leadership.until.is_some()
+        && let Err(e) = app.store.release_sender(&leadership.holder).await
+    {
+        // A standby takes over when the lease runs out.
+        tracing::warn!(error = %e, "cannot give the sender lease up");
+    }
+}
+
+/// Items claimed but not sent go back to the outbox, due now.
+async fn hand_back(app: &Ctx, held: Vec<(Instant, OutboxItem)>) {
     for (_, item) in held {
         if let Err(e) = app.store.defer_delivery(&item, app.clock.now()).await {
             // Its lease runs out and the next sender takes it.
             tracing::warn!(error = %e, outbox_id = item.id, "cannot hand back a held item");
         }
     }
-    while in_flight.join_next().await.is_some() {}
 }
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ keys! {
     Welcome,
     AlreadyRegistered,
     DbUnavailable,
+    Delayed,
     UnknownCommand,
     HelpHeader,
     HelpFooter,
@@ -395,6 +396,7 @@ fn zh(k: K) -> &'static str {
         }
         K::AlreadyRegistered => "您已经注册过了（{name}）。发送 /help 查看可用的命令。",
         K::DbUnavailable => "系统暂时无法保存，您刚才的消息没有被记录，请稍后重新发送。",
+        K::Delayed => "⏳ 系统暂时繁忙，您的消息已收到，恢复后会自动处理，无需重新发送。",
         K::UnknownCommand => "没有这个命令。",
         K::HelpHeader => "可用的命令：",
         K::HelpFooter => "切换语言：/lang zh 或 /lang en",
@@ -752,6 +754,9 @@ fn en(k: K) -> &'static str {
         }
         K::DbUnavailable => {
             "The system cannot save right now: your last message was NOT recorded. Please send it again in a moment."
+        }
+        K::Delayed => {
+            "⏳ The system is delayed. Your message has arrived and will be handled as soon as it recovers; there is no need to send it again."
         }
         K::UnknownCommand => "There is no such command.",
         K::HelpHeader => "Commands:",

@@ -4,7 +4,7 @@
 use crate::answer::{db_down, reply};
 use crate::commands::{help_text, say};
 use crate::texts::{K, fill, tr};
-use crate::{Ctx, HandlerResult};
+use crate::{Ctx, HandlerResult, Redelivered};
 use chrono::NaiveDate;
 use domain::Role;
 use domain::attendance::{Month, local_date, month_summary};
@@ -169,8 +169,28 @@ pub async fn on_plain_message(
     msg: Message,
     person: Person,
     update: Update,
+    again: Redelivered,
 ) -> HandlerResult {
-    log_message(&bot, &app, &msg, &person, Some(i64::from(update.id.0))).await
+    let claim = Claim {
+        update_id: Some(i64::from(update.id.0)),
+        again: again.0,
+    };
+    log_message(&bot, &app, &msg, &person, claim).await
+}
+
+/// The update a message came in, when it is not claimed yet: the log's transaction claims
+/// it. `again`: it was claimed before but its answer may be lost, so answer again.
+#[derive(Debug, Clone, Copy)]
+struct Claim {
+    update_id: Option<i64>,
+    again: bool,
+}
+
+impl Claim {
+    const DONE: Claim = Claim {
+        update_id: None,
+        again: false,
+    };
 }
 
 async fn log_message(
@@ -178,11 +198,11 @@ async fn log_message(
     app: &Ctx,
     msg: &Message,
     person: &Person,
-    update_id: Option<i64>,
+    claim: Claim,
 ) -> HandlerResult {
     let lang = app.lang_of(person);
     // A further part of an album sent as a work update joins the update.
-    if crate::updates::album_part(bot, app, msg, person, update_id).await? {
+    if crate::updates::album_part(bot, app, msg, person, claim.update_id).await? {
         return Ok(());
     }
     let refusal = match to_log_input(msg) {
@@ -192,10 +212,10 @@ async fn log_message(
         }
         Some(input) => {
             let today = local_date(app.clock.now(), app.config.tz());
-            return record(bot, app, msg, person, input, today, false, update_id).await;
+            return record(bot, app, msg, person, input, today, false, claim).await;
         }
     };
-    refuse(bot, app, msg, person, update_id, refusal).await
+    refuse(bot, app, msg, person, claim, refusal).await
 }
 
 /// An answer that records nothing; an update not claimed yet is claimed first, so that a
@@ -205,12 +225,13 @@ async fn refuse(
     app: &Ctx,
     msg: &Message,
     person: &Person,
-    update_id: Option<i64>,
+    claim: Claim,
     text: String,
 ) -> HandlerResult {
-    if let Some(id) = update_id {
+    if let Some(id) = claim.update_id {
         match app.store.claim_update(id, app.clock.now()).await {
             Ok(true) => {}
+            Ok(false) if claim.again => {}
             Ok(false) => return Ok(()),
             Err(e) => return db_down(bot, app, msg, person, e).await,
         }
@@ -227,11 +248,12 @@ async fn record(
     input: LogInput,
     day: chrono::NaiveDate,
     backdated: bool,
-    update_id: Option<i64>,
+    claim: Claim,
 ) -> HandlerResult {
+    let update_id = claim.update_id;
     let lang = app.lang_of(person);
     if let Err(r) = check(&input, limits(app)) {
-        return refuse(bot, app, msg, person, update_id, rejection_text(lang, &r)).await;
+        return refuse(bot, app, msg, person, claim, rejection_text(lang, &r)).await;
     }
     let now = app.clock.now();
     let log = NewLog {
@@ -247,6 +269,7 @@ async fn record(
     let quiet = chrono::Duration::milliseconds(app.config.logs.album_wait_ms as i64);
     match app.store.record_log(log, now + quiet).await {
         Ok(Recorded::Log(receipt)) => {
+            telemetry::metrics().log_recorded();
             app.wake_archiver();
             let sent = bot
                 .send_message(msg.chat.id, receipt_text(lang, &receipt))
@@ -257,20 +280,35 @@ async fn record(
                 .await;
             Ok(())
         }
-        Ok(Recorded::AlbumPart { .. }) => {
+        Ok(Recorded::AlbumPart { new_log, .. }) => {
+            if new_log {
+                telemetry::metrics().log_recorded();
+            }
             // The album's one receipt is queued; the sender sends it after the quiet time.
             app.wake_sender();
             app.wake_archiver();
             Ok(())
         }
+        // An album's receipt is in the outbox, committed with its parts.
+        Ok(Recorded::Duplicate) if claim.again && msg.media_group_id().is_none() => {
+            match app
+                .store
+                .log_receipt_of_message(msg.chat.id.0, i64::from(msg.id.0))
+                .await
+            {
+                Ok(Some(receipt)) => {
+                    tracing::info!(?update_id, "redelivered log: its receipt again");
+                    reply(bot, msg, receipt_text(lang, &receipt)).await
+                }
+                Ok(None) => Ok(()),
+                Err(e) => db_down(bot, app, msg, person, e).await,
+            }
+        }
         Ok(Recorded::Duplicate) => {
             tracing::debug!(?update_id, "redelivered log skipped");
             Ok(())
         }
-        Err(e) => {
-            tracing::error!(error = %e, person_id = person.id, "log not recorded");
-            reply(bot, msg, tr(lang, K::DbUnavailable).to_string()).await
-        }
+        Err(e) => db_down(bot, app, msg, person, e).await,
     }
 }
 
@@ -326,7 +364,17 @@ pub async fn backdate(
     }
     // A command is never part of an album: the backdated log stands alone.
     input.media_group_id = None;
-    record(&bot, &app, &msg, &person, input, date, date != today, None).await
+    record(
+        &bot,
+        &app,
+        &msg,
+        &person,
+        input,
+        date,
+        date != today,
+        Claim::DONE,
+    )
+    .await
 }
 
 /// `/me`: this month's days with a log, approved leave days and subsidy days.

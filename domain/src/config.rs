@@ -68,6 +68,7 @@ pub struct Config {
     pub jobs_grace_hours: u32,
     pub calendar: CalendarConfig,
     pub reports: ReportsConfig,
+    pub server: ServerConfig,
     #[serde(skip)]
     tz: Option<Tz>,
     #[serde(skip)]
@@ -87,6 +88,21 @@ impl Default for ReportsConfig {
     fn default() -> Self {
         ReportsConfig {
             chart_font: PathBuf::from("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+        }
+    }
+}
+
+/// The operations endpoint (`GET /healthz`, `GET /metrics`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:9464".into(),
         }
     }
 }
@@ -115,6 +131,11 @@ pub struct TelegramConfig {
     /// Public HTTPS URL Telegram posts updates to in `serve --webhook` mode.
     pub webhook_url: Option<String>,
     pub webhook_listen: String,
+    /// The secret Telegram sends with each webhook post; `ZHUCUN_WEBHOOK_SECRET` overrides
+    /// it; when neither is set, one derived from the bot token (same on every instance).
+    pub webhook_secret: Option<String>,
+    /// How many posts Telegram may have in flight to this webhook at once (1–100).
+    pub webhook_max_connections: u8,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -178,6 +199,7 @@ impl Default for Config {
             jobs_grace_hours: 6,
             calendar: CalendarConfig::default(),
             reports: ReportsConfig::default(),
+            server: ServerConfig::default(),
             tz: Some(chrono_tz::Asia::Shanghai),
             workdays: None,
         }
@@ -192,6 +214,8 @@ impl Default for TelegramConfig {
             sharing_chat_id: None,
             webhook_url: None,
             webhook_listen: "0.0.0.0:8443".into(),
+            webhook_secret: None,
+            webhook_max_connections: 40,
         }
     }
 }
@@ -300,6 +324,15 @@ impl Config {
             ));
         }
         self.check_ranges()?;
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(bad(
+                "server.listen",
+                format!(
+                    "`{}` is not an address and port (e.g. 127.0.0.1:9464)",
+                    self.server.listen
+                ),
+            ));
+        }
         self.workdays = Some(self.build_calendar()?);
         self.leave
             .validate()
@@ -352,7 +385,14 @@ impl Config {
     /// negative turned huge) is refused at start rather than obeyed.
     fn check_ranges(&self) -> Result<(), ConfigError> {
         let (l, d, t) = (&self.logs, &self.delivery, &self.tutoring);
-        let ranges: [(&str, u64, u64, u64); 15] = [
+        let ranges: [(&str, u64, u64, u64); 16] = [
+            // Telegram's own bounds.
+            (
+                "telegram.webhook_max_connections",
+                self.telegram.webhook_max_connections.into(),
+                1,
+                100,
+            ),
             (
                 "registration.invite_valid_days",
                 self.registration.invite_valid_days.into(),

@@ -257,6 +257,7 @@ impl Scheduler {
             TickEnd::Done => tracing::info!(outcome, "job ran"),
             TickEnd::Failed => tracing::error!(outcome, "job failed"),
         }
+        telemetry::metrics().job_ran(job.name(), matches!(end, TickEnd::Done));
         self.store
             .finish_tick(
                 job.name(),

@@ -126,8 +126,43 @@ impl StorageError {
     }
 }
 
+/// When (ms on the process's monotonic clock) the database was last seen out of reach.
+/// A pooled connection that sat idle across that moment may be dead; it is checked before
+/// use, so that the first requests after the database returns do not fail on the corpses.
+static LAST_UNAVAILABLE_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn monotonic_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    // +1: 0 means "never".
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+        + 1
+}
+
+fn saw_unavailable() {
+    LAST_UNAVAILABLE_MS.store(monotonic_ms(), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether a connection idle for `idle_for` was idle when the database was last away.
+fn idle_across_outage(idle_for: Duration) -> bool {
+    let last = LAST_UNAVAILABLE_MS.load(std::sync::atomic::Ordering::Relaxed);
+    last != 0 && last + idle_for.as_millis() as u64 >= monotonic_ms()
+}
+
 impl From<sqlx::Error> for StorageError {
     fn from(e: sqlx::Error) -> Self {
+        let e = StorageError::classify(e);
+        if matches!(e, StorageError::Unavailable(_)) {
+            saw_unavailable();
+        }
+        e
+    }
+}
+
+impl StorageError {
+    fn classify(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
@@ -137,10 +172,11 @@ impl From<sqlx::Error> for StorageError {
             sqlx::Error::Database(ref db)
                 if matches!(
                     db.code().as_deref(),
-                    Some("5" | "6" | "517" | "57P01" | "57P03")
-                ) =>
+                    Some("5" | "6" | "517" | "57P01" | "57P02" | "57P03")
+                ) || db.code().is_some_and(|c| c.starts_with("08")) =>
             {
-                // SQLITE_BUSY / SQLITE_LOCKED / busy snapshot, or PostgreSQL shutting down.
+                // SQLITE_BUSY / SQLITE_LOCKED / busy snapshot, PostgreSQL shutting down or
+                // restarting, or a connection exception (class 08).
                 StorageError::Unavailable(e)
             }
             other => StorageError::Database(other),
@@ -344,7 +380,9 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
+                // Short: a writer outside this process (a backup, `zhucun import`) holding the
+                // lock makes the intake keep the update and tell the person it waits.
+                .busy_timeout(Duration::from_millis(1500));
             Store::connect_sqlite(options).await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options =
@@ -387,7 +425,17 @@ impl Store {
             PgPoolOptions::new()
                 .max_connections(16)
                 .test_before_acquire(false)
-                .acquire_timeout(Duration::from_secs(10))
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if idle_across_outage(meta.idle_for) {
+                            return Ok(conn.ping().await.is_ok());
+                        }
+                        Ok(true)
+                    })
+                })
+                // A database that went away must show within seconds: the intake then
+                // tells the person his message waits, and tries again.
+                .acquire_timeout(Duration::from_secs(4))
                 .connect_lazy_with(options)
         };
         let write = pool(options.clone());
@@ -453,6 +501,12 @@ impl Store {
             Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
             Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
         }
+        Ok(())
+    }
+
+    /// Whether the database answers (for `GET /healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        read_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await?.rows_affected());
         Ok(())
     }
 

@@ -583,6 +583,25 @@ impl Store {
         Ok(Some(receipt))
     }
 
+    /// The receipt of the log a message (`chat_id`, `message_id`) was recorded in, if any:
+    /// what a redelivered message is answered with when its first answer may be lost.
+    pub async fn log_receipt_of_message(
+        &self,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<Option<LogReceipt>> {
+        // A single message is its log's own (chat, message); album parts are in the map.
+        let sql = "SELECT id FROM logs WHERE chat_id = $1 AND message_id = $2
+                   UNION SELECT log_id FROM log_messages WHERE chat_id = $1 AND message_id = $2
+                   LIMIT 1";
+        let found: Option<(i64,)> = read_db!(self, pool =>
+            sqlx::query_as(sql).bind(chat_id).bind(message_id).fetch_optional(pool).await?);
+        match found {
+            Some((log_id,)) => self.log_receipt(log_id).await,
+            None => Ok(None),
+        }
+    }
+
     /// Applies an edit of a message that is part of one of `person_id`'s logs; the earlier
     /// text is kept in `log_edits`. `None` when the message is not a log of his.
     pub async fn edit_log(

@@ -262,6 +262,45 @@ impl Store {
     }
 
     /// Counts of outbox rows by status (pending, sent, failed), for tests and supervision.
+    /// Takes or renews the sender's lease for `holder` until `until`: `Some(cooldown)` (the
+    /// moment Telegram's last `retry_after` ends) if `holder` is now the one sender, `None`
+    /// if another instance holds a lease that has not run out.
+    pub async fn lead_sender(
+        &self,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let sql = "INSERT INTO sender_lease (id, holder, until_ms) VALUES (1, $1, $2)
+                   ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms
+                   WHERE sender_lease.holder = excluded.holder OR sender_lease.until_ms < $3
+                   RETURNING cooldown_until";
+        let row: Option<(i64,)> = write_db!(self, pool => sqlx::query_as(sql)
+            .bind(holder).bind(ms(until)).bind(ms(now)).fetch_optional(pool).await?);
+        Ok(row.and_then(|(c,)| DateTime::from_timestamp_millis(c)))
+    }
+
+    /// Gives the lease up (a clean stop), so that a standby takes over at once.
+    pub async fn release_sender(&self, holder: &str) -> Result<()> {
+        let sql = "UPDATE sender_lease SET until_ms = 0 WHERE holder = $1";
+        write_db!(self, pool => sqlx::query(sql).bind(holder).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Records Telegram's `retry_after`: no sender sends before `until`.
+    pub async fn cool_down_sending(&self, until: DateTime<Utc>) -> Result<()> {
+        let sql = "UPDATE sender_lease SET cooldown_until = $1 WHERE cooldown_until < $1";
+        write_db!(self, pool => sqlx::query(sql).bind(ms(until)).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Notifications waiting to be sent.
+    pub async fn outbox_depth(&self) -> Result<i64> {
+        let sql = "SELECT COUNT(*) FROM outbox WHERE status = 'pending'";
+        let (n,): (i64,) = read_db!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+        Ok(n)
+    }
+
     pub async fn outbox_counts(&self) -> Result<(i64, i64, i64)> {
         let sql = "SELECT
                 COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0),

@@ -217,3 +217,34 @@ mod tests {
         drop(tx);
     }
 }
+
+/// SQLite's write lock held from another connection, as a backup or another process would
+/// hold it: writers of the store wait, then fail as "unavailable".
+pub struct SqliteWriteLock(Option<sqlx::SqliteConnection>);
+
+impl TestDb {
+    pub async fn hold_sqlite_write_lock(&self) -> SqliteWriteLock {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&self.url)
+            .await
+            .expect("a second SQLite connection");
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut conn)
+            .await
+            .expect("take the write lock");
+        SqliteWriteLock(Some(conn))
+    }
+}
+
+impl SqliteWriteLock {
+    pub async fn release(mut self) {
+        use sqlx::Connection;
+        if let Some(mut conn) = self.0.take() {
+            sqlx::query("ROLLBACK")
+                .execute(&mut conn)
+                .await
+                .expect("release the write lock");
+            let _ = conn.close().await;
+        }
+    }
+}

@@ -34,6 +34,15 @@ pub(crate) fn claim_many_sql(engine: crate::Engine) -> String {
 }
 
 #[derive(serde::Serialize)]
+struct UpdateId {
+    id: i64,
+}
+
+impl JsonRow for UpdateId {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[("id", "bigint")];
+}
+
+#[derive(serde::Serialize)]
 struct Sender {
     tg: i64,
 }
@@ -48,6 +57,40 @@ impl Store {
     pub async fn claim_update(&self, update_id: i64, now: DateTime<Utc>) -> Result<bool> {
         let done = write_db!(self, pool => sqlx::query(CLAIM_ONE_SQL).bind(update_id).bind(ms(now)).execute(pool).await?.rows_affected());
         Ok(done == 1)
+    }
+
+    /// Which of these updates were claimed before, and whether their answer went out
+    /// (`true`) or the process may have died before it did (`false`).
+    pub async fn update_claims(&self, update_ids: &[i64]) -> Result<HashMap<i64, bool>> {
+        if update_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<UpdateId> = update_ids.iter().map(|&id| UpdateId { id }).collect();
+        let sql = format!(
+            "SELECT update_id, answered FROM processed_updates
+             WHERE update_id IN (SELECT id FROM {})",
+            json_table::<UpdateId>(self.engine(), 1)
+        );
+        let found: Vec<(i64, bool)> = read_db!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(json_param(&rows)).fetch_all(pool).await?);
+        Ok(found.into_iter().collect())
+    }
+
+    /// Records that these updates were answered (or deliberately left unanswered), so that
+    /// a redelivery of one of them is skipped rather than answered again.
+    pub async fn mark_answered(&self, update_ids: &[i64]) -> Result<()> {
+        if update_ids.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<UpdateId> = update_ids.iter().map(|&id| UpdateId { id }).collect();
+        let sql = format!(
+            "UPDATE processed_updates SET answered = TRUE
+             WHERE update_id IN (SELECT id FROM {})",
+            json_table::<UpdateId>(self.engine(), 1)
+        );
+        write_db!(self, pool =>
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json_param(&rows)).execute(pool).await?.rows_affected());
+        Ok(())
     }
 
     /// The roster person with this Telegram id, looked up together with the others asked

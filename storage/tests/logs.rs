@@ -22,6 +22,8 @@ on_both_engines!(
     concurrent_logs_are_grouped_and_each_numbered_once,
     one_failing_log_does_not_sink_the_others_of_its_batch,
     redelivered_log_update_is_recorded_once,
+    one_sender_holds_the_lease_until_it_ends_or_gives_it_up,
+    claims_say_whether_an_update_was_answered,
 );
 
 fn day(d: u32) -> NaiveDate {
@@ -572,4 +574,71 @@ async fn redelivered_log_update_is_recorded_once(store: Store) {
     ));
     assert_eq!(record(&store, first).await, Recorded::Duplicate);
     assert_eq!(store.person_logs(p).await.unwrap().len(), 11);
+}
+
+async fn one_sender_holds_the_lease_until_it_ends_or_gives_it_up(store: Store) {
+    let t = now();
+    let lease = Duration::seconds(6);
+    assert!(
+        store
+            .lead_sender("a", t, t + lease)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.lead_sender("b", t, t + lease).await.unwrap(),
+        None,
+        "a holds it"
+    );
+    let later = t + Duration::seconds(2);
+    assert!(
+        store
+            .lead_sender("a", later, later + lease)
+            .await
+            .unwrap()
+            .is_some(),
+        "renewed"
+    );
+    let expired = later + Duration::seconds(7);
+    assert!(
+        store
+            .lead_sender("b", expired, expired + lease)
+            .await
+            .unwrap()
+            .is_some(),
+        "a died"
+    );
+    assert_eq!(
+        store
+            .lead_sender("a", expired, expired + lease)
+            .await
+            .unwrap(),
+        None
+    );
+    // Telegram's retry_after is kept for whoever sends next.
+    store
+        .cool_down_sending(expired + Duration::seconds(30))
+        .await
+        .unwrap();
+    store.release_sender("b").await.unwrap();
+    let cooldown = store
+        .lead_sender("a", expired, expired + lease)
+        .await
+        .unwrap();
+    assert_eq!(
+        cooldown,
+        Some(expired + Duration::seconds(30)),
+        "released: taken at once"
+    );
+}
+
+async fn claims_say_whether_an_update_was_answered(store: Store) {
+    assert!(store.claim_update(1, now()).await.unwrap());
+    assert!(store.claim_update(2, now()).await.unwrap());
+    store.mark_answered(&[2]).await.unwrap();
+    let claims = store.update_claims(&[1, 2, 3]).await.unwrap();
+    assert_eq!(claims.get(&1), Some(&false));
+    assert_eq!(claims.get(&2), Some(&true));
+    assert_eq!(claims.get(&3), None, "never claimed");
 }

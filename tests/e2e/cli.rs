@@ -1,7 +1,7 @@
 //! The `zhucun` binary as an operator runs it: import, invite, serve, and its errors.
 
 use crate::on_both_engines;
-use crate::support::ROSTER;
+use crate::support::{Outage, ROSTER};
 use fakebot::FakeTelegram;
 use fakebot::updates::{self, TgUser};
 use std::path::Path;
@@ -13,12 +13,14 @@ use storage::testing::TestDb;
 on_both_engines!(
     import_then_serve_registers_by_contact_and_by_invite,
     serve_in_webhook_mode_takes_updates_posted_by_telegram,
+    webhook_answers_503_while_the_database_is_away_and_200_once_handled,
+    serve_answers_health_and_metrics_and_stops_on_sigterm,
     import_validates_the_whole_file_first,
     import_twice_changes_nothing_the_second_time,
     jobs_list_and_a_manual_log_reminder_delivered_before_exit,
 );
 
-fn zhucun(db_url: &str) -> Command {
+pub(crate) fn zhucun(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zhucun"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -47,7 +49,7 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 }
 
 /// Kills the served process when the test ends, however it ends.
-struct Served(Child);
+pub(crate) struct Served(pub(crate) Child);
 
 impl Drop for Served {
     fn drop(&mut self) {
@@ -183,6 +185,234 @@ async fn serve_in_webhook_mode_takes_updates_posted_by_telegram(engine: Engine) 
     assert!(accepted, "the webhook takes Telegram's post");
     let welcome = tg.next_to(zhang.id).await;
     assert!(welcome.text().unwrap().contains("注册成功"), "{welcome}");
+}
+
+/// Posts `update` to the webhook as Telegram does; the HTTP status it gets.
+async fn post(url: &str, secret: &str, update: &serde_json::Value) -> u16 {
+    reqwest::Client::new()
+        .post(url)
+        .header("X-Telegram-Bot-Api-Secret-Token", secret)
+        .json(update)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+async fn webhook_answers_503_while_the_database_is_away_and_200_once_handled(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    assert!(
+        run(zhucun(&db.url).args(["import", &roster]))
+            .status
+            .success()
+    );
+    let (db_url, mut outage) = match engine {
+        Engine::Sqlite => (db.url.clone(), Outage::Sqlite(None)),
+        Engine::Postgres => {
+            let proxy = fakebot::proxy::TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
+            let url = db.url.replace("127.0.0.1:5432", &proxy.addr().to_string());
+            (url, Outage::Postgres(proxy))
+        }
+    };
+    let tg = FakeTelegram::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = write(
+        dir.path(),
+        "zhucun.toml",
+        &format!(
+            "[telegram]\nwebhook_url = \"http://127.0.0.1:{port}/hook\"\nwebhook_listen = \"127.0.0.1:{port}\"\nwebhook_max_connections = 7\n"
+        ),
+    );
+    let child = zhucun(&db_url)
+        .args(["--config", &config, "serve", "--webhook"])
+        .env("TELOXIDE_TOKEN", fakebot::TOKEN)
+        .env("TELOXIDE_API_URL", tg.url())
+        .env("ZHUCUN_WEBHOOK_SECRET", "s3cret-of-the-deployment")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve --webhook");
+    let _served = Served(child);
+    let set = tg
+        .wait_for(Duration::from_secs(30), |c| c.method == "setWebhook")
+        .await
+        .expect("serve registers its webhook");
+    assert_eq!(set.body["secret_token"], "s3cret-of-the-deployment");
+    assert_eq!(
+        set.body["max_connections"].to_string().trim_matches('"'),
+        "7"
+    );
+    let secret = "s3cret-of-the-deployment";
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let zhang = TgUser::new(8101, "张三");
+    let mut contact = updates::contact(&zhang, "13800000001", Some(zhang.id));
+    contact["update_id"] = 100.into();
+    let mut status = 0;
+    for _ in 0..50 {
+        status = post(&url, secret, &contact).await;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200);
+    let welcome = tg.next_to(zhang.id).await;
+    assert!(welcome.text().unwrap().contains("注册成功"), "{welcome}");
+
+    outage.begin(&db).await;
+    let mut log = updates::text(&zhang, "webhook 停库时的记实");
+    log["update_id"] = 101.into();
+    assert_eq!(
+        post(&url, secret, &log).await,
+        503,
+        "Telegram must deliver it again"
+    );
+    let told = tg.next_to(zhang.id).await;
+    assert!(told.text().unwrap().contains("无需重新发送"), "{told}");
+    assert_eq!(post(&url, secret, &log).await, 503);
+    outage.end().await;
+    assert_eq!(
+        post(&url, secret, &log).await,
+        200,
+        "handled once it is back"
+    );
+    let receipt = tg.next_to(zhang.id).await;
+    assert!(receipt.text().unwrap().contains("第 1 条"), "{receipt}");
+    // Telegram (or a balancer) delivering it once more changes nothing and answers nothing.
+    assert_eq!(post(&url, secret, &log).await, 200);
+    tg.assert_silent(zhang.id, Duration::from_secs(1)).await;
+    let person = db.store.person_by_tg(zhang.id).await.unwrap().unwrap();
+    assert_eq!(db.store.person_logs(person.id).await.unwrap().len(), 1);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn get(url: &str) -> (u16, String) {
+    match reqwest::get(url).await {
+        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+        Err(_) => (0, String::new()),
+    }
+}
+
+async fn serve_answers_health_and_metrics_and_stops_on_sigterm(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    assert!(
+        run(zhucun(&db.url).args(["import", &roster]))
+            .status
+            .success()
+    );
+    let proxy = fakebot::proxy::TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let db_url = match engine {
+        Engine::Sqlite => db.url.clone(),
+        Engine::Postgres => db.url.replace("127.0.0.1:5432", &proxy.addr().to_string()),
+    };
+    let tg = FakeTelegram::start().await;
+    let port = free_port();
+    let config = write(
+        dir.path(),
+        "zhucun.toml",
+        &format!("[server]\nlisten = \"127.0.0.1:{port}\"\n"),
+    );
+    let child = zhucun(&db_url)
+        .args(["--config", &config, "serve"])
+        .env("TELOXIDE_TOKEN", fakebot::TOKEN)
+        .env("TELOXIDE_API_URL", tg.url())
+        .env("ZHUCUN_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    let mut served = Served(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let mut health = (0, String::new());
+    for _ in 0..100 {
+        health = get(&format!("{base}/healthz")).await;
+        if health.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(health.0, 200, "{health:?}");
+
+    let zhang = TgUser::new(8101, "张三");
+    tg.push_update(updates::contact(&zhang, "13800000001", Some(zhang.id)));
+    tg.next_to(zhang.id).await;
+    tg.push_update(updates::text(&zhang, "走访农户"));
+    let receipt = tg.next_to(zhang.id).await;
+    assert!(receipt.text().unwrap().contains("第 1 条"), "{receipt}");
+    let (status, text) = get(&format!("{base}/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(
+        text.contains(r#"zhucun_updates_total{kind="message"} 2"#),
+        "{text}"
+    );
+    assert!(text.contains("zhucun_logs_recorded_total 1"), "{text}");
+    assert!(text.contains("zhucun_outbox_depth 0"), "{text}");
+    assert!(text.contains("zhucun_update_seconds_bucket"), "{text}");
+
+    if engine == Engine::Postgres {
+        proxy.cut();
+        assert_eq!(get(&format!("{base}/healthz")).await.0, 503);
+        proxy.restore();
+        let mut back = 0;
+        for _ in 0..50 {
+            back = get(&format!("{base}/healthz")).await.0;
+            if back == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(back, 200, "healthy again once the database is back");
+    }
+
+    // SIGTERM: drains and exits cleanly within 10 s.
+    let pid = served.0.id().to_string();
+    let started = std::time::Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(status) = served.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "serve still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+    let mut stderr = String::new();
+    use std::io::Read;
+    served
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let first = stderr.lines().next().unwrap_or_default();
+    let line: serde_json::Value = serde_json::from_str(first).expect("JSON log lines");
+    assert!(line.get("level").is_some(), "{first}");
 }
 
 async fn import_validates_the_whole_file_first(engine: Engine) {

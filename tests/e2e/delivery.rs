@@ -6,6 +6,7 @@ use crate::on_both_engines;
 use crate::support::TestApp;
 use chrono::Duration;
 use domain::Clock;
+use domain::config::Config;
 use domain::notify::Notification;
 use fakebot::Failure;
 use fakebot::updates::TgUser;
@@ -145,10 +146,15 @@ async fn server_and_network_errors_are_retried_with_backoff(engine: Engine) {
 }
 
 async fn two_senders_never_send_one_notification_twice(engine: Engine) {
-    let t = TestApp::start(engine).await;
+    let mut config = Config::default();
+    // Fast enough that the run is short, slow enough to stop the first sender midway.
+    config.delivery.global_per_second = 100;
+    let t = TestApp::start_with(engine, config, Some(crate::support::ROSTER)).await;
     let (_, _, log) = with_log(&t).await;
-    let second = t.extra_sender().await;
-    let chats: Vec<i64> = (0..60).map(|i| 50_000 + i).collect();
+    // The second instance talks to a fake of its own, so its sends can be told apart.
+    let other = fakebot::FakeTelegram::start().await;
+    let second = t.extra_sender_to(&other).await;
+    let chats: Vec<i64> = (0..300).map(|i| 50_000 + i).collect();
     let now = t.clock.now();
     let items: Vec<_> = chats
         .iter()
@@ -156,18 +162,32 @@ async fn two_senders_never_send_one_notification_twice(engine: Engine) {
         .collect();
     t.store().notify(&items, now, now).await.unwrap();
     t.app.wake_sender();
-    outbox_settles(&t, (0, 60, 0)).await;
-    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    // One instance sends for the bot (the limits are the bot's): the other stands by...
+    t.tg.wait_for(StdDuration::from_secs(10), |c| {
+        c.chat_id().is_some_and(|id| id >= 50_050)
+    })
+    .await
+    .expect("the first sender delivers");
+    assert_eq!(
+        other.calls_to("sendMessage").len(),
+        0,
+        "the standby sends nothing"
+    );
+    // ...and takes over when the sender stops.
+    let t = t.pause().await;
+    outbox_settles(&t, (0, 300, 0)).await;
+    let (mut first_sent, mut second_sent) = (0, 0);
     for chat in &chats {
-        assert_eq!(
-            delivered(&t, *chat),
-            1,
-            "chat {chat} got {}",
-            delivered(&t, *chat)
-        );
+        let (a, b) = (delivered(&t, *chat), other.sent_to(*chat).len());
+        assert_eq!(a + b, 1, "chat {chat} got {a} + {b}");
+        first_sent += a;
+        second_sent += b;
     }
+    assert!(
+        first_sent > 0 && second_sent > 0,
+        "both senders took part: {first_sent} + {second_sent}"
+    );
     second.stop().await;
-    t.stop().await;
 }
 
 async fn crash_between_change_and_delivery_loses_nothing(engine: Engine) {

@@ -5,8 +5,10 @@ mod support;
 
 mod cli;
 mod delivery;
+mod faults;
 mod jobs;
 mod leave;
+mod outage;
 mod registration;
 mod sharing;
 mod supervision;

@@ -50,12 +50,44 @@ impl TestApp {
     }
 
     pub async fn start_with(engine: Engine, config: Config, roster: Option<&str>) -> TestApp {
+        let db = TestDb::new(engine).await;
+        let store = db.store.clone();
+        TestApp::start_on(db, store, config, roster).await
+    }
+
+    /// The bot on a database that a test can take away: PostgreSQL behind a proxy it cuts,
+    /// SQLite with its write lock held by another connection. `db.store` stays direct, for
+    /// checking what was stored.
+    pub async fn start_with_outage(engine: Engine) -> (TestApp, Outage) {
+        let db = TestDb::new(engine).await;
+        let (store, outage) = match engine {
+            Engine::Sqlite => (db.store.clone(), Outage::Sqlite(None)),
+            Engine::Postgres => {
+                let target = "127.0.0.1:5432".parse().expect("address");
+                let proxy = fakebot::proxy::TcpProxy::start(target).await;
+                let url = db.url.replace("127.0.0.1:5432", &proxy.addr().to_string());
+                assert_ne!(url, db.url, "the test database is at 127.0.0.1:5432");
+                let store = storage::Store::connect(&url)
+                    .await
+                    .expect("through the proxy");
+                (store, Outage::Postgres(proxy))
+            }
+        };
+        let t = TestApp::start_on(db, store, Config::default(), Some(ROSTER)).await;
+        (t, outage)
+    }
+
+    async fn start_on(
+        db: TestDb,
+        store: storage::Store,
+        config: Config,
+        roster: Option<&str>,
+    ) -> TestApp {
         init_logging();
         let config = config.validate().expect("valid test config");
-        let db = TestDb::new(engine).await;
         let tg = FakeTelegram::start().await;
         let clock = Arc::new(ManualClock::new(default_now()));
-        let app = bot::App::new(db.store.clone(), config, clock.clone());
+        let app = bot::App::new(store, config, clock.clone());
         let t = TestApp {
             tg,
             db,
@@ -129,12 +161,18 @@ impl TestApp {
 
     /// A second instance on the same database and Telegram that only drains the outbox.
     pub async fn extra_sender(&self) -> bot::Service {
+        self.extra_sender_to(&self.tg).await
+    }
+
+    /// A second instance that only drains the outbox, talking to `tg` (another fake, so a
+    /// test can tell which instance sent what).
+    pub async fn extra_sender_to(&self, tg: &FakeTelegram) -> bot::Service {
         let app = bot::App::new(
             self.db.store.clone(),
             (*self.app.config).clone(),
             self.clock.clone(),
         );
-        let bot = Bot::new(fakebot::TOKEN).set_api_url(self.tg.url().parse().expect("fake URL"));
+        let bot = Bot::new(fakebot::TOKEN).set_api_url(tg.url().parse().expect("fake URL"));
         bot::Service::start(bot, app, bot::Listener::None)
             .await
             .expect("sender starts")
@@ -185,6 +223,32 @@ impl TestApp {
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await;
+        }
+    }
+}
+
+/// A database going away and coming back.
+pub enum Outage {
+    Postgres(fakebot::proxy::TcpProxy),
+    Sqlite(Option<storage::testing::SqliteWriteLock>),
+}
+
+impl Outage {
+    pub async fn begin(&mut self, db: &TestDb) {
+        match self {
+            Outage::Postgres(proxy) => proxy.cut(),
+            Outage::Sqlite(lock) => *lock = Some(db.hold_sqlite_write_lock().await),
+        }
+    }
+
+    pub async fn end(&mut self) {
+        match self {
+            Outage::Postgres(proxy) => proxy.restore(),
+            Outage::Sqlite(lock) => {
+                if let Some(lock) = lock.take() {
+                    lock.release().await;
+                }
+            }
         }
     }
 }

@@ -41,6 +41,7 @@
 mod call;
 pub mod channels;
 mod format;
+pub mod proxy;
 mod rate;
 mod server;
 pub mod updates;
@@ -212,6 +213,28 @@ impl FakeTelegram {
             .iter()
             .filter(|q| !q.delivered && !q.dropped)
             .count()
+    }
+
+    /// Updates not confirmed yet by a getUpdates offset past them (delivered or not).
+    pub fn unconfirmed_updates(&self) -> usize {
+        let st = self.shared().lock();
+        st.updates
+            .iter()
+            .filter(|q| !q.dropped && q.id >= st.confirmed_below)
+            .count()
+    }
+
+    /// Waits until every update pushed so far is confirmed; `false` if that takes longer
+    /// than `timeout`.
+    pub async fn all_confirmed_within(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.unconfirmed_updates() > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
     }
 
     // ----- inspection -----

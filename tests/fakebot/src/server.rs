@@ -60,6 +60,8 @@ pub(crate) struct State {
 
     pub(crate) updates: VecDeque<Queued>,
     pub(crate) next_update_id: i64,
+    /// The highest `offset` a getUpdates gave: updates below it are confirmed.
+    pub(crate) confirmed_below: i64,
     pub(crate) poll_gen: u64,
     pub(crate) allowed_updates: Option<Vec<String>>,
 
@@ -95,6 +97,7 @@ impl State {
             counts: HashMap::new(),
             updates: VecDeque::new(),
             next_update_id: 1,
+            confirmed_below: 0,
             poll_gen: 0,
             allowed_updates: None,
             next_message_id: FIRST_BOT_MESSAGE_ID,
@@ -464,6 +467,9 @@ impl Shared {
                     .map(str::to_owned)
                     .collect();
                 st.allowed_updates = (!list.is_empty()).then_some(list);
+            }
+            if offset > 0 {
+                st.confirmed_below = st.confirmed_below.max(offset);
             }
             st.poll_gen += 1;
             st.poll_gen
