@@ -30,7 +30,8 @@ impl Store {
                           ORDER BY u.path, p.name, p.id";
         let cadres: Vec<CadreRow> = read_db!(self, pool => sqlx::query_as(cadres_sql)
             .bind(ms(since)).fetch_all(pool).await?);
-        let logs_sql = "SELECT DISTINCT day, person_id FROM logs WHERE day >= $1 AND day <= $2";
+        // log_days holds each (day, person) with a log, kept by a trigger on logs.
+        let logs_sql = "SELECT day, person_id FROM log_days WHERE day >= $1 AND day <= $2";
         let logs: Vec<(NaiveDate, i64)> = read_db!(self, pool => sqlx::query_as(logs_sql)
             .bind(month.first_day()).bind(month.last_day()).fetch_all(pool).await?);
         let leave_sql = "SELECT person_id, start_day, end_day FROM leave_requests
@@ -74,7 +75,13 @@ impl Store {
         month: Month,
         calendar: &Calendar,
     ) -> Result<MonthRecord> {
-        let dates = self.log_dates(person_id, month).await?;
+        let sql = "SELECT day FROM log_days WHERE person_id = $1 AND day >= $2 AND day <= $3";
+        let dates: Vec<NaiveDate> = read_db!(self, pool => sqlx::query_as::<_, (NaiveDate,)>(sql)
+            .bind(person_id).bind(month.first_day()).bind(month.last_day())
+            .fetch_all(pool).await?)
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
         let leave = self.approved_leave(person_id, month).await?;
         Ok(month_record(month, &dates, &leave, calendar))
     }
