@@ -34,12 +34,38 @@ pub(crate) enum Outcome {
     Done,
     /// Not handled for a passing cause: keep it unconfirmed and try again.
     Retry,
+    /// Claimed meanwhile by another handler (another instance got it too): its answer is
+    /// that handler's. Confirmed, but not marked answered here.
+    Elsewhere,
 }
 
-/// This update was claimed before but its answer may never have gone out: handle it
-/// again, answering without changing anything twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Redelivered(pub bool);
+/// How this delivery of an update relates to earlier ones.
+#[derive(Debug, Clone, Default)]
+pub struct Redelivered {
+    /// Claimed before, but its answer may never have gone out: handle it again, answering
+    /// without changing anything twice.
+    pub again: bool,
+    elsewhere: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Redelivered {
+    fn new(again: bool) -> Redelivered {
+        Redelivered {
+            again,
+            ..Default::default()
+        }
+    }
+
+    /// A handler found the update claimed by someone else while it was handling it.
+    pub fn claimed_elsewhere(&self) {
+        self.elsewhere
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn was_claimed_elsewhere(&self) -> bool {
+        self.elsewhere.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
 
 /// The update kinds the bot asks Telegram for (everything it has a route for).
 pub fn allowed_updates() -> Vec<AllowedUpdate> {
@@ -48,6 +74,8 @@ pub fn allowed_updates() -> Vec<AllowedUpdate> {
         AllowedUpdate::EditedMessage,
         AllowedUpdate::CallbackQuery,
         AllowedUpdate::MyChatMember,
+        // Reactions in the sharing group (Telegram sends them only to an admin bot).
+        AllowedUpdate::MessageReaction,
     ]
 }
 
@@ -56,15 +84,24 @@ pub(crate) struct Intake {
     app: Ctx,
     me: Me,
     handler: UpdateHandler<HandlerError>,
+    /// Webhook mode: several instances may get one update (Telegram or a balancer
+    /// delivering it twice), so a claim without an answer may be one in progress.
+    shared: bool,
 }
 
+/// A claim without an answer younger than this may still be handled by another instance (a handler
+/// waits at most a few seconds for the database): the post is answered 503, and Telegram
+/// delivers it again later. Older, its handler died.
+const IN_PROGRESS: chrono::Duration = chrono::Duration::seconds(6);
+
 impl Intake {
-    pub(crate) fn new(bot: Bot, app: Ctx, me: Me) -> Arc<Intake> {
+    pub(crate) fn new(bot: Bot, app: Ctx, me: Me, shared: bool) -> Arc<Intake> {
         Arc::new(Intake {
             bot,
             app,
             me,
             handler: crate::schema(),
+            shared,
         })
     }
 
@@ -88,18 +125,23 @@ impl Intake {
         let mut outcomes = Vec::with_capacity(updates.len());
         let mut lanes: HashMap<i64, Vec<(Update, Redelivered)>> = HashMap::new();
         let mut order = Vec::new();
+        let now = self.app.clock.now();
         for u in updates {
             match claims.get(&i64::from(u.id.0)) {
-                Some(true) => {
+                Some(c) if c.answered => {
                     tracing::debug!(update_id = u.id.0, "answered before; skipped");
                     outcomes.push((u.id.0, Outcome::Done));
+                }
+                Some(c) if self.shared && c.at > now - IN_PROGRESS => {
+                    tracing::debug!(update_id = u.id.0, "being handled elsewhere; later");
+                    outcomes.push((u.id.0, Outcome::Retry));
                 }
                 claimed => {
                     let key = lane_key(&u);
                     if !lanes.contains_key(&key) {
                         order.push(key);
                     }
-                    let again = Redelivered(claimed.is_some());
+                    let again = Redelivered::new(claimed.is_some());
                     lanes.entry(key).or_default().push((u, again));
                 }
             }
@@ -182,6 +224,7 @@ impl Intake {
             };
             let chat = update.chat().map(|c| c.id);
             let lang = self.lang_of(&update);
+            let delivery = again.clone();
             let deps = dptree::deps![
                 self.bot.clone(),
                 self.me.clone(),
@@ -197,6 +240,13 @@ impl Intake {
                     tracing::debug!("update not for the bot; ignored");
                     Outcome::Done
                 }
+            };
+            let outcome = match outcome {
+                // Webhook: ask again later, when the other handler has marked it answered
+                // (or died, and it is handled here as redelivered).
+                Outcome::Done if delivery.was_claimed_elsewhere() && self.shared => Outcome::Retry,
+                Outcome::Done if delivery.was_claimed_elsewhere() => Outcome::Elsewhere,
+                other => other,
             };
             if outcome == Outcome::Done
                 && let Some(chat) = chat
@@ -323,6 +373,7 @@ pub(crate) fn update_kind(update: &Update) -> &'static str {
         UpdateKind::EditedMessage(_) => "edited_message",
         UpdateKind::CallbackQuery(_) => "callback_query",
         UpdateKind::MyChatMember(_) => "my_chat_member",
+        UpdateKind::MessageReaction(_) => "message_reaction",
         UpdateKind::ChannelPost(_) | UpdateKind::EditedChannelPost(_) => "channel_post",
         _ => "other",
     }
@@ -381,7 +432,7 @@ pub(crate) async fn poll(intake: Arc<Intake>, timeout: Duration, mut stop: watch
             .filter(|u| !done.contains(&u.id.0))
             .collect();
         for (id, outcome) in intake.handle_batch(fresh).await {
-            if outcome == Outcome::Done {
+            if outcome != Outcome::Retry {
                 done.insert(id);
             }
         }

@@ -277,10 +277,11 @@ async fn claim_update(update: Update, app: Ctx, again: Redelivered) -> bool {
         .await
     {
         Ok(fresh) => {
-            if !fresh && !again.0 {
+            if !fresh && !again.again {
                 tracing::debug!(update_id = update.id.0, "duplicate update skipped");
+                again.claimed_elsewhere();
             }
-            fresh || again.0
+            fresh || again.again
         }
         // Without the database the handler cannot work either, but it can tell the person.
         Err(e) => {
@@ -373,7 +374,7 @@ impl Service {
                     .get_me()
                     .await
                     .map_err(|e| format!("getMe failed: {e}"))?;
-                let intake = intake::Intake::new(bot, app, me);
+                let intake = intake::Intake::new(bot, app, me, false);
                 Some(tokio::spawn(intake::poll(intake, timeout, intake_rx)))
             }
             Listener::Webhook {
@@ -386,7 +387,7 @@ impl Service {
                     .get_me()
                     .await
                     .map_err(|e| format!("getMe failed: {e}"))?;
-                let intake = intake::Intake::new(bot, app, me);
+                let intake = intake::Intake::new(bot, app, me, true);
                 let hook = intake::Webhook {
                     url,
                     listen,

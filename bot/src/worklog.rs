@@ -173,24 +173,26 @@ pub async fn on_plain_message(
 ) -> HandlerResult {
     let claim = Claim {
         update_id: Some(i64::from(update.id.0)),
-        again: again.0,
+        delivery: again,
     };
     log_message(&bot, &app, &msg, &person, claim).await
 }
 
 /// The update a message came in, when it is not claimed yet: the log's transaction claims
 /// it. `again`: it was claimed before but its answer may be lost, so answer again.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Claim {
     update_id: Option<i64>,
-    again: bool,
+    delivery: Redelivered,
 }
 
 impl Claim {
-    const DONE: Claim = Claim {
-        update_id: None,
-        again: false,
-    };
+    fn done() -> Claim {
+        Claim {
+            update_id: None,
+            delivery: Redelivered::default(),
+        }
+    }
 }
 
 async fn log_message(
@@ -231,8 +233,11 @@ async fn refuse(
     if let Some(id) = claim.update_id {
         match app.store.claim_update(id, app.clock.now()).await {
             Ok(true) => {}
-            Ok(false) if claim.again => {}
-            Ok(false) => return Ok(()),
+            Ok(false) if claim.delivery.again => {}
+            Ok(false) => {
+                claim.delivery.claimed_elsewhere();
+                return Ok(());
+            }
             Err(e) => return db_down(bot, app, msg, person, e).await,
         }
     }
@@ -271,14 +276,7 @@ async fn record(
         Ok(Recorded::Log(receipt)) => {
             telemetry::metrics().log_recorded();
             app.wake_archiver();
-            let sent = bot
-                .send_message(msg.chat.id, receipt_text(lang, &receipt))
-                .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply())
-                .await?;
-            // Remembered so that `/share` can reply to it.
-            crate::sharing::receipt_sent(app, msg.chat.id.0, i64::from(sent.id.0), receipt.log_id)
-                .await;
-            Ok(())
+            send_receipt(bot, app, msg, lang, &receipt).await
         }
         Ok(Recorded::AlbumPart { new_log, .. }) => {
             if new_log {
@@ -290,7 +288,7 @@ async fn record(
             Ok(())
         }
         // An album's receipt is in the outbox, committed with its parts.
-        Ok(Recorded::Duplicate) if claim.again && msg.media_group_id().is_none() => {
+        Ok(Recorded::Duplicate) if claim.delivery.again && msg.media_group_id().is_none() => {
             match app
                 .store
                 .log_receipt_of_message(msg.chat.id.0, i64::from(msg.id.0))
@@ -298,7 +296,7 @@ async fn record(
             {
                 Ok(Some(receipt)) => {
                     tracing::info!(?update_id, "redelivered log: its receipt again");
-                    reply(bot, msg, receipt_text(lang, &receipt)).await
+                    send_receipt(bot, app, msg, lang, &receipt).await
                 }
                 Ok(None) => Ok(()),
                 Err(e) => db_down(bot, app, msg, person, e).await,
@@ -306,10 +304,29 @@ async fn record(
         }
         Ok(Recorded::Duplicate) => {
             tracing::debug!(?update_id, "redelivered log skipped");
+            if !claim.delivery.again {
+                claim.delivery.claimed_elsewhere();
+            }
             Ok(())
         }
         Err(e) => db_down(bot, app, msg, person, e).await,
     }
+}
+
+/// Answers a log with its receipt, remembered so that `/share` can reply to it.
+async fn send_receipt(
+    bot: &Bot,
+    app: &Ctx,
+    msg: &Message,
+    lang: Lang,
+    receipt: &LogReceipt,
+) -> HandlerResult {
+    let sent = bot
+        .send_message(msg.chat.id, receipt_text(lang, receipt))
+        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply())
+        .await?;
+    crate::sharing::receipt_sent(app, msg.chat.id.0, i64::from(sent.id.0), receipt.log_id).await;
+    Ok(())
 }
 
 /// `/log YYYY-MM-DD TEXT`: a log for an earlier day within the configured window.
@@ -372,7 +389,7 @@ pub async fn backdate(
         input,
         date,
         date != today,
-        Claim::DONE,
+        Claim::done(),
     )
     .await
 }

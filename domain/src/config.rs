@@ -527,6 +527,18 @@ pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
 mod tests {
     use super::*;
 
+    /// The settings example of docs/OPERATING.md is a valid settings file.
+    #[test]
+    fn documented_example_is_valid() {
+        let doc = include_str!("../../docs/OPERATING.md");
+        let start = doc.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+        let end = start + doc[start..].find("```").expect("its end");
+        let config = Config::from_toml(&doc[start..end])
+            .and_then(Config::validate)
+            .unwrap_or_else(|e| panic!("docs/OPERATING.md example: {e}"));
+        assert_eq!(config.server.listen, "127.0.0.1:9464");
+    }
+
     #[test]
     fn empty_file_gives_the_defaults() {
         let c = Config::from_toml("").unwrap().validate().unwrap();

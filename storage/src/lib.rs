@@ -52,6 +52,7 @@ pub use tutoring::{
     QuestionStatus, Reassigned, RelayPlan, RelaySource, Relayed, Routed, SimilarAnswer,
     SlaCandidate, ThreadEntry, TutorChoice, TutorFigures,
 };
+pub use updates::UpdateClaim;
 pub use work_updates::{
     FeedEntry, NewUpdate, ReporterUnit, UnitWeek, UpdateFailure, UpdatePhoto, UpdatePost,
     UpdateRecorded,

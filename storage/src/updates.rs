@@ -33,6 +33,13 @@ pub(crate) fn claim_many_sql(engine: crate::Engine) -> String {
     )
 }
 
+/// An update claimed before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpdateClaim {
+    pub answered: bool,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(serde::Serialize)]
 struct UpdateId {
     id: i64,
@@ -59,21 +66,27 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// Which of these updates were claimed before, and whether their answer went out
-    /// (`true`) or the process may have died before it did (`false`).
-    pub async fn update_claims(&self, update_ids: &[i64]) -> Result<HashMap<i64, bool>> {
+    /// Which of these updates were claimed before: whether their answer went out (or the
+    /// process may have died before it did), and when they were claimed.
+    pub async fn update_claims(&self, update_ids: &[i64]) -> Result<HashMap<i64, UpdateClaim>> {
         if update_ids.is_empty() {
             return Ok(HashMap::new());
         }
         let rows: Vec<UpdateId> = update_ids.iter().map(|&id| UpdateId { id }).collect();
         let sql = format!(
-            "SELECT update_id, answered FROM processed_updates
+            "SELECT update_id, answered, received_at FROM processed_updates
              WHERE update_id IN (SELECT id FROM {})",
             json_table::<UpdateId>(self.engine(), 1)
         );
-        let found: Vec<(i64, bool)> = read_db!(self, pool =>
+        let found: Vec<(i64, bool, i64)> = read_db!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(json_param(&rows)).fetch_all(pool).await?);
-        Ok(found.into_iter().collect())
+        Ok(found
+            .into_iter()
+            .map(|(id, answered, at)| {
+                let at = DateTime::from_timestamp_millis(at).unwrap_or_default();
+                (id, UpdateClaim { answered, at })
+            })
+            .collect())
     }
 
     /// Records that these updates were answered (or deliberately left unanswered), so that

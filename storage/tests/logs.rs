@@ -638,7 +638,8 @@ async fn claims_say_whether_an_update_was_answered(store: Store) {
     assert!(store.claim_update(2, now()).await.unwrap());
     store.mark_answered(&[2]).await.unwrap();
     let claims = store.update_claims(&[1, 2, 3]).await.unwrap();
-    assert_eq!(claims.get(&1), Some(&false));
-    assert_eq!(claims.get(&2), Some(&true));
+    assert_eq!(claims.get(&1).map(|c| c.answered), Some(false));
+    assert_eq!(claims.get(&2).map(|c| c.answered), Some(true));
+    assert_eq!(claims[&1].at.timestamp_millis(), now().timestamp_millis());
     assert_eq!(claims.get(&3), None, "never claimed");
 }

@@ -15,6 +15,7 @@ on_both_engines!(
     an_album_is_one_update_with_one_bulletin_post_after_its_last_part,
     an_edit_changes_the_brief_and_the_feed_filters_by_unit,
     a_redelivered_update_is_recorded_once,
+    a_reporter_of_several_units_owes_for_each_and_a_second_import_changes_nothing,
 );
 
 const ROSTER: &str = "name,phone,roles,unit,topics
@@ -290,4 +291,53 @@ async fn a_redelivered_update_is_recorded_once(store: Store) {
     ));
     assert_eq!(post(&store, u).await, UpdateRecorded::Duplicate);
     assert_eq!(store.feed(None, 0, 10).await.unwrap().len(), 1);
+}
+
+async fn a_reporter_of_several_units_owes_for_each_and_a_second_import_changes_nothing(
+    store: Store,
+) {
+    let several = ROSTER.replace(
+        "周九,13800000007,reporter,贵阳市/花溪区,",
+        "周九,13800000007,reporter,贵阳市/花溪区;贵阳市/清镇市;贵阳市/白云区,",
+    );
+    let first = store
+        .import_roster(&entries(&several), now())
+        .await
+        .unwrap();
+    assert_eq!(first.added, 5);
+    let again = store
+        .import_roster(&entries(&several), now())
+        .await
+        .unwrap();
+    assert_eq!((again.unchanged, again.updated), (5, 0), "{again:?}");
+    let zhou = person(&store, "13800000007").await;
+    let paths: Vec<String> = store
+        .reporter_units(zhou.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.path)
+        .collect();
+    assert_eq!(paths, ["贵阳市/清镇市", "贵阳市/白云区", "贵阳市/花溪区"]);
+    let duty: Vec<String> = store
+        .weekly_duty(day(11, 30))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.unit_path)
+        .collect();
+    assert_eq!(
+        duty,
+        [
+            "贵阳市/乌当区",
+            "贵阳市/清镇市",
+            "贵阳市/白云区",
+            "贵阳市/花溪区"
+        ]
+    );
+    // Back to one unit: the others are his no more.
+    let summary = store.import_roster(&entries(ROSTER), now()).await.unwrap();
+    assert_eq!(summary.updated, 1);
+    assert_eq!(store.reporter_units(zhou.id).await.unwrap().len(), 1);
+    assert_eq!(store.weekly_duty(day(11, 30)).await.unwrap().len(), 3);
 }

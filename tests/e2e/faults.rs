@@ -42,6 +42,12 @@ async fn postgres_away_for_60_seconds() {
     postgres_away_while_cadres_log(Duration::from_secs(60)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long (about a minute): run by .ci/run"]
+async fn two_webhook_instances_on_one_postgres() {
+    two_webhook_instances_on_one_database().await;
+}
+
 fn cadres() -> Vec<TgUser> {
     (0..CADRES)
         .map(|i| TgUser::new(60_000 + i as i64, &format!("干部{i:02}")))
@@ -129,6 +135,9 @@ async fn figures(db: &TestDb, tg: &FakeTelegram, sent: &[(i64, i64, String)]) ->
     let mut receipts: HashMap<(i64, i64), usize> = HashMap::new();
     let (mut told_to_wait, mut told_not_recorded) = (0, 0);
     for call in tg.calls_to("sendMessage") {
+        if call.error.is_some() {
+            continue;
+        }
         let text = call.text().unwrap_or_default();
         if text.contains(TOLD_TO_WAIT) {
             told_to_wait += 1;
@@ -165,6 +174,7 @@ async fn settle(tg: &FakeTelegram, sent: &[(i64, i64, String)], within: Duration
         let answered: std::collections::HashSet<(i64, i64)> = tg
             .calls_to("sendMessage")
             .iter()
+            .filter(|c| c.error.is_none())
             .filter_map(|c| {
                 Some((
                     c.chat_id()?,
@@ -338,4 +348,233 @@ async fn postgres_away_while_cadres_log(outage: Duration) {
         "each cadre who wrote during the outage is told once that it waits: {}",
         f.told_to_wait
     );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const SECRET: &str = "one-secret-for-all-instances";
+
+/// `zhucun serve --webhook` listening on `hook`, its operations endpoint on a port of its
+/// own, a job firing every 5 s.
+fn serve_webhook(db_url: &str, tg: &FakeTelegram, dir: &std::path::Path, hook: u16) -> Served {
+    let config = dir.join(format!("zhucun-{hook}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "[telegram]\nwebhook_url = \"http://127.0.0.1:{hook}/hook\"\n\
+             webhook_listen = \"127.0.0.1:{hook}\"\n\
+             [server]\nlisten = \"127.0.0.1:{}\"\n\
+             [jobs]\nquestion-sla = \"*/5 * * * * *\"\n",
+            free_port()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.join(format!("serve-{hook}.log"))).unwrap();
+    let child = zhucun(db_url)
+        .args([
+            "--config",
+            &config.display().to_string(),
+            "serve",
+            "--webhook",
+        ])
+        .env("TELOXIDE_TOKEN", fakebot::TOKEN)
+        .env("TELOXIDE_API_URL", tg.url())
+        .env("ZHUCUN_WEBHOOK_SECRET", SECRET)
+        .env("ZHUCUN_LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn,scheduler=info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start serve --webhook");
+    Served(child)
+}
+
+/// Telegram and a load balancer in one: posts an update to one instance, moving on to
+/// the next on a refusal or a dead instance, until one answers 2xx.
+async fn deliver(
+    client: &reqwest::Client,
+    ports: &[u16],
+    first: usize,
+    update: &serde_json::Value,
+) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut i = first;
+    loop {
+        let url = format!("http://127.0.0.1:{}/hook", ports[i % ports.len()]);
+        let posted = client
+            .post(&url)
+            .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
+            .json(update)
+            .send()
+            .await;
+        if posted.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no instance took update {update}"
+        );
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn two_webhook_instances_on_one_database() {
+    const LOGS: usize = 600;
+    let db = TestDb::new(Engine::Postgres).await;
+    import(&db).await;
+    let tg = FakeTelegram::start().await;
+    // Telegram's limits, enforced: 30 messages a second overall, 1 a second per chat.
+    tg.set_rate_limits(Some(fakebot::RateLimits::default()));
+    let dir = tempfile::tempdir().unwrap();
+    let ports = [free_port(), free_port()];
+    let mut a = serve_webhook(&db.url, &tg, dir.path(), ports[0]);
+    let _b = serve_webhook(&db.url, &tg, dir.path(), ports[1]);
+    for _ in 0..2 {
+        tg.wait_for(Duration::from_secs(60), |c| c.method == "setWebhook")
+            .await
+            .expect("both register the webhook");
+    }
+    let client = reqwest::Client::new();
+    let people = cadres();
+    let mut next_id = 1_000;
+    for (i, p) in people.iter().enumerate() {
+        let mut u = updates::contact(p, &format!("139{i:08}"), Some(p.id));
+        u["update_id"] = next_id.into();
+        next_id += 1;
+        deliver(&client, &ports, i, &u).await;
+    }
+    // Logs at about 13 a second, each cadre every 1.5 s (under Telegram's per-chat limit of
+    // one a second, for the receipts); every 10th delivered to both instances at once; instance A
+    // killed with SIGKILL halfway.
+    let mut sent = Vec::with_capacity(LOGS);
+    let mut tasks = tokio::task::JoinSet::new();
+    let started = Instant::now();
+    let mut killed_at = None;
+    for n in 0..LOGS {
+        let (s, mut u) = text_update(&people[n % people.len()], n);
+        u["update_id"] = next_id.into();
+        next_id += 1;
+        sent.push(s);
+        let (client, both) = (client.clone(), n % 10 == 0);
+        tasks.spawn(async move {
+            if both {
+                tokio::join!(
+                    deliver(&client, &ports, 0, &u),
+                    deliver(&client, &ports, 1, &u)
+                );
+            } else {
+                deliver(&client, &ports, n, &u).await;
+            }
+        });
+        if n == LOGS / 2 {
+            a.0.kill().expect("SIGKILL");
+            a.0.wait().unwrap();
+            killed_at = Some(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(75)).await;
+    }
+    while tasks.join_next().await.is_some() {}
+    // Past the per-chat limit's window of the last receipts.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let killed_at = killed_at.unwrap();
+    // A broadcast through the outbox: the instance left sends it, within the limits.
+    let notes: Vec<_> = people
+        .iter()
+        .map(|p| {
+            (
+                p.id,
+                None,
+                domain::notify::Notification::LogReceipt { log_id: 1 },
+            )
+        })
+        .collect();
+    let now = chrono::Utc::now();
+    db.store.notify(&notes, now, now).await.unwrap();
+    settle(&tg, &sent, Duration::from_secs(60)).await;
+    for p in &people {
+        tg.wait_for(Duration::from_secs(30), |c| {
+            c.chat_id() == Some(p.id)
+                && c.body.get("reply_parameters").is_none_or(|r| r.is_null())
+                && c.text().unwrap_or_default().contains("工作记实")
+                && c.at >= killed_at
+        })
+        .await
+        .expect("the broadcast reaches everyone");
+    }
+    let f = figures(&db, &tg, &sent).await;
+    // The messages sent before the kill (some in A's hands) all answered soon after it.
+    let before_kill: std::collections::HashSet<(i64, i64)> =
+        sent[..=LOGS / 2].iter().map(|s| (s.0, s.1)).collect();
+    let taken_over = tg
+        .calls_to("sendMessage")
+        .iter()
+        .filter(|c| c.error.is_none() && c.at >= killed_at)
+        .filter(|c| {
+            c.chat_id()
+                .zip(c.body["reply_parameters"]["message_id"].as_i64())
+                .is_some_and(|k| before_kill.contains(&k))
+        })
+        .map(|c| c.at.duration_since(killed_at))
+        .max()
+        .unwrap_or_default();
+    let refused = |outbox: bool| {
+        tg.calls_to("sendMessage")
+            .iter()
+            .filter(|c| c.error.as_deref().is_some_and(|e| e.contains("Too Many")))
+            .filter(|c| c.body["reply_parameters"].is_null() == outbox)
+            .count()
+    };
+    println!(
+        "two webhook instances, one killed halfway: {} logs ({} delivered twice on purpose): \
+         lost {}, recorded twice {}, unanswered {}, receipts twice {}; the killed one's \
+         share answered within {:.1}s; 429s to the outbox broadcast {}, to direct replies {} \
+         (answered again); {:.0} logs/s offered",
+        f.sent,
+        LOGS / 10,
+        f.lost,
+        f.recorded_twice,
+        f.unanswered,
+        f.receipts_twice,
+        taken_over.as_secs_f64(),
+        refused(true),
+        refused(false),
+        LOGS as f64 / started.elapsed().as_secs_f64(),
+    );
+    assert_eq!(f.lost, 0, "no log lost");
+    assert_eq!(f.recorded_twice, 0, "no log recorded twice");
+    assert_eq!(f.unanswered, 0, "every message answered");
+    assert_eq!(f.receipts_more, 0);
+    assert!(
+        f.receipts_twice <= 10,
+        "only updates in flight at the kill answered twice"
+    );
+    assert_eq!(
+        refused(true),
+        0,
+        "the outbox keeps within Telegram's limits"
+    );
+    assert!(
+        taken_over < Duration::from_secs(10),
+        "taken over in {taken_over:?}"
+    );
+    // The job fired once per tick across both instances.
+    let mut ticks: HashMap<String, usize> = HashMap::new();
+    for port in ports {
+        let log = std::fs::read_to_string(dir.path().join(format!("serve-{port}.log"))).unwrap();
+        assert!(!log.contains("panicked"), "{log}");
+        for line in log.lines().filter(|l| l.contains("job ran")) {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let tick = v["span"]["tick"].as_str().unwrap_or_default().to_string();
+            *ticks.entry(tick).or_default() += 1;
+        }
+    }
+    assert!(ticks.len() >= 3, "the job ran: {ticks:?}");
+    assert!(ticks.values().all(|&n| n == 1), "each tick once: {ticks:?}");
 }

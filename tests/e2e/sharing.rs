@@ -95,6 +95,17 @@ fn message_of(tg: &FakeTelegram, post: &Call) -> Value {
     tg.message(GROUP, id).unwrap_or(msg)
 }
 
+/// Waits until the outbox has nothing pending: the clock may jump only then, or a send
+/// under way would outlive its lease on the test clock and go out twice.
+async fn settled(t: &TestApp) {
+    let store = t.store().clone();
+    eventually("the outbox settles", || {
+        let store = store.clone();
+        async move { store.outbox_counts().await.unwrap().0 == 0 }
+    })
+    .await;
+}
+
 async fn counts(t: &TestApp, user: &TgUser) -> ShareCounts {
     let log = t
         .store()
@@ -357,6 +368,7 @@ async fn share_digest_sums_up_what_is_new_once_per_author(engine: Engine) {
             }
     })
     .await;
+    settled(&t).await;
     t.clock.advance(chrono::Duration::hours(9));
     assert_eq!(run(2).await, "share-digest: 1 digest queued");
     t.app.wake_sender();
@@ -366,6 +378,7 @@ async fn share_digest_sums_up_what_is_new_once_per_author(engine: Engine) {
         "您分享的记实有新的互动：4 条评论，1 个点赞。\n· 李一：第1条评论\n· 王二：第2条评论\n· 赵三：第3条评论"
     );
     // Once: the next run has nothing new, until something new comes.
+    settled(&t).await;
     t.clock.advance(chrono::Duration::hours(24));
     assert_eq!(run(3).await, "share-digest: 0 digests queued");
     t.send(reaction(&people[1], GROUP, post_id, &[], &["👏"]));

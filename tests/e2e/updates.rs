@@ -90,6 +90,7 @@ async fn a_text_update_is_counted_for_the_week_and_posted_to_the_bulletin_channe
     assert!(reply.text().unwrap().contains("已有 2 条动态"), "{reply}");
     t.tg.next_to(CHANNEL).await;
     // Next Monday is a new week.
+    settled(&t).await;
     t.clock.advance(chrono::Duration::days(5));
     let reply = t.ask(&wang, "/update 新的一周").await;
     assert!(
