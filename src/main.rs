@@ -68,12 +68,42 @@ enum Cmd {
     /// Scheduled jobs: list them, or run one now.
     #[command(subcommand)]
     Jobs(JobsCmd),
+    /// Reports for the supervisors: the monthly subsidy figures, the weekly update duty.
+    #[command(subcommand)]
+    Report(ReportCmd),
     /// Print a one-time registration deep link for the roster entry with this phone.
     #[command(after_help = ENVIRONMENT)]
     Invite {
         /// A mainland mobile number on the roster (+86, spaces and dashes are ignored).
         #[arg(value_name = "PHONE")]
         phone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCmd {
+    /// One row per cadre on the roster at any time from the month's first day: days with a
+    /// log, approved-leave days, subsidy days (days with a log that are not leave days).
+    #[command(after_help = ENVIRONMENT)]
+    Subsidy {
+        /// The month, YYYY-MM (one that has begun).
+        #[arg(long, value_name = "YYYY-MM")]
+        month: String,
+        /// The file to write: .xlsx (a 汇总 sheet, one per county or district, 出勤明细)
+        /// or .csv (name,phone,unit,log_days,leave_days,subsidy_days).
+        #[arg(long, value_name = "FILE.xlsx|FILE.csv")]
+        out: PathBuf,
+    },
+    /// One row per unit that owes a weekly work update: its updates that ISO week and
+    /// whether it met the duty.
+    #[command(after_help = ENVIRONMENT)]
+    Compliance {
+        /// The ISO week, YYYY-Www (one that has begun), e.g. 2026-W49.
+        #[arg(long, value_name = "YYYY-Www")]
+        week: String,
+        /// The file to write: .xlsx or .csv (unit,updates,met).
+        #[arg(long, value_name = "FILE.xlsx|FILE.csv")]
+        out: PathBuf,
     },
 }
 
@@ -149,6 +179,12 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Import { file } => import(&config, &file).await,
         Cmd::Invite { phone } => invite(&config, &phone).await,
+        Cmd::Report(ReportCmd::Subsidy { month, out }) => {
+            report_subsidy(&config, &month, &out).await
+        }
+        Cmd::Report(ReportCmd::Compliance { week, out }) => {
+            report_compliance(&config, &week, &out).await
+        }
         Cmd::Jobs(JobsCmd::List) => jobs_list(config).await,
         Cmd::Jobs(JobsCmd::Run { name }) => jobs_run(config, &name).await,
         Cmd::Serve { webhook } => serve(config, webhook).await,
@@ -300,6 +336,112 @@ async fn invite(config: &Config, phone: &str) -> Result<()> {
         .await?;
     store.close().await;
     println!("https://t.me/{username}?start={code}");
+    Ok(())
+}
+
+/// The report's format from `--out`, and the file opened for writing (before the database
+/// is read, so an unwritable path costs nothing).
+fn open_out(out: &Path) -> Result<(render::Format, std::fs::File)> {
+    let format = render::Format::of_path(&out.to_string_lossy()).ok_or_else(|| {
+        anyhow!(
+            "--out {}: the file must end in .xlsx or .csv",
+            out.display()
+        )
+    })?;
+    let file =
+        std::fs::File::create(out).map_err(|e| anyhow!("cannot write {}: {e}", out.display()))?;
+    Ok((format, file))
+}
+
+/// Writes the report's bytes, removing the file if anything failed before.
+async fn finish_out(out: &Path, mut file: std::fs::File, bytes: Result<Vec<u8>>) -> Result<()> {
+    use std::io::Write;
+    let written = bytes.and_then(|b| {
+        file.write_all(&b)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| anyhow!("cannot write {}: {e}", out.display()))
+    });
+    if written.is_err() {
+        drop(file);
+        let _ = std::fs::remove_file(out);
+    }
+    written
+}
+
+async fn report_subsidy(config: &Config, month: &str, out: &Path) -> Result<()> {
+    use domain::attendance::{Month, local_date};
+    use domain::supervision::{check_month, day_start};
+    let month = Month::parse(month)
+        .map_err(|_| anyhow!("--month {month}: not a month; use YYYY-MM, e.g. 2026-11"))?;
+    let today = local_date(SystemClock.now(), config.tz());
+    check_month(month, today)
+        .map_err(|_| anyhow!("--month {month}: that month has not begun (today is {today})"))?;
+    let (format, file) = open_out(out)?;
+    let rows = async {
+        let store = open_store(config).await?;
+        let rows = store
+            .month_presence(
+                month,
+                day_start(month.first_day(), config.tz()),
+                &config.calendar(),
+            )
+            .await;
+        store.close().await;
+        Ok::<_, anyhow::Error>(rows?)
+    }
+    .await;
+    let n = rows.as_ref().map(Vec::len).unwrap_or(0);
+    let bytes = rows.and_then(|rows| {
+        Ok(match format {
+            render::Format::Xlsx => render::subsidy::xlsx(month, &rows)?,
+            render::Format::Csv => render::subsidy::csv(&rows)?,
+        })
+    });
+    finish_out(out, file, bytes).await?;
+    println!(
+        "subsidy report {month}: {n} cadres written to {}",
+        out.display()
+    );
+    Ok(())
+}
+
+async fn report_compliance(config: &Config, week: &str, out: &Path) -> Result<()> {
+    use domain::attendance::local_date;
+    use domain::supervision::{IsoWeek, check_week};
+    let week = IsoWeek::parse(week)
+        .ok_or_else(|| anyhow!("--week {week}: not an ISO week; use YYYY-Www, e.g. 2026-W49"))?;
+    let today = local_date(SystemClock.now(), config.tz());
+    check_week(week, today)
+        .map_err(|_| anyhow!("--week {week}: that week has not begun (today is {today})"))?;
+    let (format, file) = open_out(out)?;
+    let rows = async {
+        let store = open_store(config).await?;
+        let rows = store.weekly_duty(week.monday()).await;
+        store.close().await;
+        Ok::<_, anyhow::Error>(rows?)
+    }
+    .await
+    .map(|rows| {
+        rows.into_iter()
+            .map(|w| render::compliance::UnitDuty {
+                unit_path: w.unit_path,
+                updates: w.updates,
+                met: w.met,
+            })
+            .collect::<Vec<_>>()
+    });
+    let n = rows.as_ref().map(Vec::len).unwrap_or(0);
+    let bytes = rows.and_then(|rows| {
+        Ok(match format {
+            render::Format::Xlsx => render::compliance::xlsx(&rows)?,
+            render::Format::Csv => render::compliance::csv(&rows)?,
+        })
+    });
+    finish_out(out, file, bytes).await?;
+    println!(
+        "compliance report {week}: {n} units written to {}",
+        out.display()
+    );
     Ok(())
 }
 

@@ -15,6 +15,7 @@ pub enum Command {
     Lang(String),
     Log(String),
     Me,
+    Stats(String),
     Leave(String),
     Leaves,
     Pending,
@@ -37,6 +38,7 @@ pub fn menu(lang: Lang) -> Vec<(&'static str, &'static str)> {
     vec![
         ("me", tr(lang, K::CmdMe)),
         ("log", tr(lang, K::CmdLog)),
+        ("stats", tr(lang, K::CmdStats)),
         ("leave", tr(lang, K::CmdLeave)),
         ("leaves", tr(lang, K::CmdLeaves)),
         ("pending", tr(lang, K::CmdPending)),

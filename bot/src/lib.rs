@@ -26,6 +26,7 @@ mod registration;
 pub mod route;
 mod sender;
 mod sharing;
+pub mod supervision;
 pub mod texts;
 mod tutoring;
 mod updates;
@@ -100,6 +101,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Command::Lang(arg)].endpoint(commands::set_lang))
         .branch(case![Command::Log(args)].endpoint(worklog::backdate))
         .branch(case![Command::Me].endpoint(worklog::me))
+        .branch(case![Command::Stats(arg)].endpoint(supervision::stats))
         .branch(case![Command::Leave(args)].endpoint(leave::start))
         .branch(case![Command::Leaves].endpoint(leave::list))
         .branch(case![Command::Pending].endpoint(leave::pending))

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use storage::{Decided, Delivery, OutboxItem};
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, MessageId, ReplyParameters};
+use teloxide::types::{InlineKeyboardMarkup, InputFile, MessageId, ParseMode, ReplyParameters};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -33,6 +33,16 @@ pub(crate) enum Rendered {
         reply_to: Option<i64>,
         keyboard: Option<InlineKeyboardMarkup>,
     },
+    /// A text with HTML markup (tables in `<pre>`).
+    Html { text: String },
+    /// A file made when sent (a report), uploaded as a document.
+    Document {
+        file_name: String,
+        bytes: Vec<u8>,
+        caption: String,
+    },
+    /// A picture made when sent (a chart), uploaded as a photo.
+    Photo { bytes: Vec<u8>, caption: String },
     /// A post of the bot's own to a channel or group (bulletin, sharing): sent once.
     Post(crate::sharing::Post),
 }
@@ -132,6 +142,12 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
             | Notification::QuestionAttachment { .. }
             | Notification::QuestionRelayFailed { .. }),
         ) => crate::tutoring::render(app, lang, n).await?,
+        Some(
+            n @ (Notification::SubsidyReport { .. }
+            | Notification::SubsidyFigures { .. }
+            | Notification::WeeklySummary { .. }
+            | Notification::WeeklyChart { .. }),
+        ) => crate::supervision::render(app, lang, item.person_id, n).await?,
         None => None,
     })
 }
@@ -214,6 +230,29 @@ async fn deliver(bot: &Bot, app: &Ctx, item: &OutboxItem, rendered: Rendered) ->
             }
             .map(|m| Some(i64::from(m.id.0)))
         }
+        // Files and pictures are sent once (their rows are never re-queued as edits).
+        (Rendered::Html { text }, _) => bot
+            .send_message(chat, text)
+            .parse_mode(ParseMode::Html)
+            .await
+            .map(|m| Some(i64::from(m.id.0))),
+        (
+            Rendered::Document {
+                file_name,
+                bytes,
+                caption,
+            },
+            _,
+        ) => bot
+            .send_document(chat, InputFile::memory(bytes).file_name(file_name))
+            .caption(caption)
+            .await
+            .map(|m| Some(i64::from(m.id.0))),
+        (Rendered::Photo { bytes, caption }, _) => bot
+            .send_photo(chat, InputFile::memory(bytes).file_name("chart.png"))
+            .caption(caption)
+            .await
+            .map(|m| Some(i64::from(m.id.0))),
         // A copy is sent once (it has no dedup key, so it is never re-queued as an edit).
         (
             Rendered::Copy {

@@ -16,6 +16,45 @@ macro_rules! keys {
 }
 
 keys! {
+    StatsToday,
+    StatsMonth,
+    CmdStats,
+    StatsRefused,
+    StatsUsage,
+    StatsNotBegun,
+    StatsTitle,
+    StatsTitlePast,
+    StatsNoCadres,
+    ColDistrict,
+    ColActive,
+    ColLoggedToday,
+    ColMissingToday,
+    ColLogDays,
+    ColSubsidyDays,
+    ColLeaveDays,
+    ColPending,
+    ColOpen,
+    ColUpdate,
+    StatsLegend,
+    StatsLegendPast,
+    StatsUnitsWithout,
+    StatsAllUpdatesIn,
+    StatsMoreUnits,
+    Yes,
+    No,
+    NoDuty,
+    SubsidyReportCaption,
+    SubsidyFigures,
+    WeeklyTitle,
+    WeeklyDuty,
+    WeeklyNoDuty,
+    WeeklyLogs,
+    ColUnit,
+    ColUpdates,
+    ColMet,
+    WeeklyChartTitle,
+    WeeklyChartY,
+    WeekdayNames,
     AskContact,
     ShareContactButton,
     NotOwnContact,
@@ -423,6 +462,53 @@ fn zh(k: K) -> &'static str {
             "只能补记最近 {window} 天的工作（{earliest} 及以后），{date} 已超出补记期限。"
         }
         K::BackdateNeedsText => "请在日期后面写上当天的工作内容，例如：/log {date} 入户走访三户",
+        K::StatsToday => "今日：",
+        K::StatsMonth => "本月合计：",
+        K::CmdStats => "数据督导：各区县记实、请假、答疑和工作动态（管理员、审批人）",
+        K::StatsRefused => "只有管理员和审批人可以查看统计（审批人看本单位及下级）。",
+        K::StatsUsage => "用法：/stats 查看本月，/stats 2026-11 查看已过去的月份。",
+        K::StatsNotBegun => "{month} 还没有开始，请选择本月或以前的月份，例如 /stats {example}。",
+        K::StatsTitle => "{scope} · {month}（截至 {today}）",
+        K::StatsTitlePast => "{scope} · {month}",
+        K::StatsNoCadres => "{scope}没有驻村干部。",
+        K::ColDistrict => "区县",
+        K::ColActive => "在岗",
+        K::ColLoggedToday => "今记",
+        K::ColMissingToday => "今缺",
+        K::ColLogDays => "记实",
+        K::ColSubsidyDays => "补助",
+        K::ColLeaveDays => "请假",
+        K::ColPending => "待批",
+        K::ColOpen => "待答",
+        K::ColUpdate => "动态",
+        K::StatsLegend => {
+            "在岗：在册驻村干部；今记：今日有记实；今缺：今日应记未记（不含请假和休息日）；记实、补助：本月记实天数、补助天数合计；待批：待审批的请假；待答：待答复的问题；动态：本周工作动态是否已报。"
+        }
+        K::StatsLegendPast => {
+            "在岗：现仍在册的驻村干部；记实、请假、补助：该月天数合计（与补助统计表一致）。"
+        }
+        K::StatsUnitsWithout => "本周尚未报送工作动态的单位（{n} 个）：\n{units}",
+        K::StatsAllUpdatesIn => "本周应报送工作动态的单位都已报送。",
+        K::StatsMoreUnits => "……另有 {n} 个",
+        K::Yes => "是",
+        K::No => "否",
+        K::NoDuty => "—",
+        K::SubsidyReportCaption => {
+            "{month}驻村补助统计表：{n} 名驻村干部。汇总表和各区县表列出记实天数、请假天数、补助天数；出勤明细中 记=计入补助，假=请假，休=休息日。"
+        }
+        K::SubsidyFigures => {
+            "{name}，{month}的驻村补助核定：\n有记实的天数：{log_days} 天\n已批准的请假天数：{leave_days} 天\n计入驻村补助的天数：{eligible_days} 天\n\n如有出入，请联系所在单位的审批人。"
+        }
+        K::WeeklyTitle => "上周（{week}，{from} 至 {to}）工作动态与记实情况",
+        K::WeeklyDuty => "工作动态（每周至少一条）：",
+        K::WeeklyNoDuty => "没有需要报送工作动态的单位。",
+        K::WeeklyLogs => "各区县每日有记实的干部人数：",
+        K::ColUnit => "单位",
+        K::ColUpdates => "条数",
+        K::ColMet => "达标",
+        K::WeeklyChartTitle => "上周各区县每日记实人数（{week}）",
+        K::WeeklyChartY => "有记实的干部人数",
+        K::WeekdayNames => "一,二,三,四,五,六,日",
         K::MeSummary => {
             "{name}，{month}的记实情况：\n有记实的天数：{log_days} 天\n已批准的请假天数：{leave_days} 天\n计入驻村补助的天数：{eligible_days} 天\n\n（有记实且不在请假期间的日子计入补助。）"
         }
@@ -811,6 +897,59 @@ fn en(k: K) -> &'static str {
         K::BackdateNeedsText => {
             "Please write what you did after the date, e.g. /log {date} visited three households"
         }
+        K::StatsToday => "Today:",
+        K::StatsMonth => "This month, summed:",
+        K::CmdStats => {
+            "supervision: logs, leave, questions and updates per district (admins, approvers)"
+        }
+        K::StatsRefused => {
+            "Only admins and approvers can see the figures (approvers see their own unit and below)."
+        }
+        K::StatsUsage => "Usage: /stats for this month, /stats 2026-11 for a past month.",
+        K::StatsNotBegun => {
+            "{month} has not begun; choose this month or an earlier one, e.g. /stats {example}."
+        }
+        K::StatsTitle => "{scope} · {month} (as of {today})",
+        K::StatsTitlePast => "{scope} · {month}",
+        K::StatsNoCadres => "There are no village cadres in {scope}.",
+        K::ColDistrict => "district",
+        K::ColActive => "act",
+        K::ColLoggedToday => "tdy",
+        K::ColMissingToday => "miss",
+        K::ColLogDays => "logd",
+        K::ColSubsidyDays => "subd",
+        K::ColLeaveDays => "lvd",
+        K::ColPending => "lvq",
+        K::ColOpen => "q",
+        K::ColUpdate => "upd",
+        K::StatsLegend => {
+            "act: cadres on the roster; tdy: logged today; miss: no log today (not counting leave and rest days); logd, subd: this month's log days and subsidy days; lvq: leave requests pending; q: open questions; upd: this week's update is in."
+        }
+        K::StatsLegendPast => {
+            "act: cadres still on the roster; logd, lvd, subd: the month's log, leave and subsidy days (as in the subsidy report)."
+        }
+        K::StatsUnitsWithout => "Units without this week's update ({n}):\n{units}",
+        K::StatsAllUpdatesIn => "Every unit that owes a weekly update has posted one.",
+        K::StatsMoreUnits => "… and {n} more",
+        K::Yes => "yes",
+        K::No => "no",
+        K::NoDuty => "-",
+        K::SubsidyReportCaption => {
+            "Stationing subsidy report for {month}: {n} cadres. The summary and district sheets list log days, leave days and subsidy days; in 出勤明细, 记 = counts for the subsidy, 假 = leave, 休 = rest day."
+        }
+        K::SubsidyFigures => {
+            "{name}, your stationing subsidy figures for {month}:\nDays with a log: {log_days}\nApproved leave days: {leave_days}\nDays counted for the subsidy: {eligible_days}\n\nIf something looks wrong, ask your unit's approver."
+        }
+        K::WeeklyTitle => "Last week ({week}, {from} to {to}): work updates and logs",
+        K::WeeklyDuty => "Work updates (at least one a week):",
+        K::WeeklyNoDuty => "No unit owes a weekly work update.",
+        K::WeeklyLogs => "Cadres with a log per district and day:",
+        K::ColUnit => "unit",
+        K::ColUpdates => "n",
+        K::ColMet => "met",
+        K::WeeklyChartTitle => "Cadres with a log per district and day ({week})",
+        K::WeeklyChartY => "cadres with a log",
+        K::WeekdayNames => "Mo,Tu,We,Th,Fr,Sa,Su",
         K::MeSummary => {
             "{name}, your logs for {month}:\nDays with a log: {log_days}\nApproved leave days: {leave_days}\nDays counted for the stationing subsidy: {eligible_days}\n\n(Days with a log that are not leave days count for the subsidy.)"
         }

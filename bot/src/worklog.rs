@@ -437,21 +437,18 @@ pub async fn remind(
 pub async fn me(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
     let lang = app.lang_of(&person);
     let month = Month::of(local_date(app.clock.now(), app.config.tz()));
-    let dates = match app.store.log_dates(person.id, month).await {
-        Ok(d) => d,
+    // The same presence record as /stats, the reports and the jobs read.
+    let summary = match app
+        .store
+        .person_month(person.id, month, &app.config.calendar())
+        .await
+    {
+        Ok(record) => record.summary(),
         Err(e) => {
-            tracing::error!(error = %e, "cannot read log days");
+            tracing::error!(error = %e, "cannot read the month");
             return reply(&bot, &msg, tr(lang, K::DbUnavailable).to_string()).await;
         }
     };
-    let leave = match app.store.approved_leave(person.id, month).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read leave");
-            return reply(&bot, &msg, tr(lang, K::DbUnavailable).to_string()).await;
-        }
-    };
-    let summary = month_summary(month, &dates, &leave);
     let text = say(
         &app,
         &person,

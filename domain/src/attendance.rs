@@ -4,6 +4,8 @@
 //! that the caller has already converted to the configured time zone.
 
 use std::collections::BTreeSet;
+
+use crate::calendar::Calendar;
 use std::fmt;
 use std::str::FromStr;
 
@@ -144,7 +146,8 @@ pub struct MonthSummary {
     pub eligible_days: u32,
 }
 
-/// Counts a month for the subsidy.
+/// Counts a month for the subsidy: the summary of the month's presence record
+/// ([`month_record`]); the calendar does not change these figures, so none is needed.
 ///
 /// `log_dates` are the local dates of the cadre's logs (any order, duplicates allowed);
 /// `approved_leave` are inclusive `(start, end)` ranges of approved leave, which may reach
@@ -163,17 +166,111 @@ pub fn month_summary(
     log_dates: &[NaiveDate],
     approved_leave: &[(NaiveDate, NaiveDate)],
 ) -> MonthSummary {
-    let logged: BTreeSet<NaiveDate> = log_dates
-        .iter()
-        .copied()
-        .filter(|d| month.contains(*d))
-        .collect();
-    let on_leave = leave_dates_in(month, approved_leave);
-    MonthSummary {
-        log_days: count(logged.len()),
-        leave_days: count(on_leave.len()),
-        eligible_days: count(logged.difference(&on_leave).count()),
+    month_record(month, log_dates, approved_leave, &Calendar::default()).summary()
+}
+
+/// What one day of a cadre's month was, for the subsidy and for supervision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DayStatus {
+    /// A day with a log that is not an approved-leave day: it counts for the subsidy.
+    Logged,
+    /// A day of approved leave (whether or not a log was written on it): it never counts.
+    Leave,
+    /// A rest day (weekend or holiday, not a make-up workday) without a log or leave.
+    Rest,
+    /// A workday with neither a log nor leave.
+    Nothing,
+}
+
+/// One cadre's presence record for one month: which days had a log, which were approved
+/// leave, which were rest days. Every figure of `/me`, `/stats`, the reports and the jobs is
+/// read from this record, so they cannot disagree. Days are bits (day 1 = bit 0), so a
+/// record is small and copying thousands of them is cheap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonthRecord {
+    month: Month,
+    logged: u32,
+    leave: u32,
+    rest: u32,
+}
+
+impl MonthRecord {
+    pub fn month(&self) -> Month {
+        self.month
     }
+
+    fn bit(&self, day: NaiveDate) -> Option<u32> {
+        self.month.contains(day).then(|| 1u32 << (day.day() - 1))
+    }
+
+    /// The status of `day`; `None` outside the record's month.
+    pub fn status(&self, day: NaiveDate) -> Option<DayStatus> {
+        let bit = self.bit(day)?;
+        Some(if self.leave & bit != 0 {
+            DayStatus::Leave
+        } else if self.logged & bit != 0 {
+            DayStatus::Logged
+        } else if self.rest & bit != 0 {
+            DayStatus::Rest
+        } else {
+            DayStatus::Nothing
+        })
+    }
+
+    /// Whether `day` has a log (also on a leave day); false outside the month.
+    pub fn logged_on(&self, day: NaiveDate) -> bool {
+        self.bit(day).is_some_and(|b| self.logged & b != 0)
+    }
+
+    /// Every day of the month with its status, in order.
+    pub fn days(&self) -> impl Iterator<Item = (NaiveDate, DayStatus)> + '_ {
+        self.month
+            .days()
+            .filter_map(|d| self.status(d).map(|s| (d, s)))
+    }
+
+    /// The month's three figures: log days, leave days, and the days that count for the
+    /// subsidy (exactly the days whose status is [`DayStatus::Logged`]).
+    pub fn summary(&self) -> MonthSummary {
+        MonthSummary {
+            log_days: self.logged.count_ones(),
+            leave_days: self.leave.count_ones(),
+            eligible_days: (self.logged & !self.leave).count_ones(),
+        }
+    }
+}
+
+/// Builds a cadre's presence record of `month` from the local dates of his logs, his
+/// approved leave ranges (inclusive, may reach outside the month, may overlap) and the
+/// workday calendar. The one function behind every attendance figure.
+pub fn month_record(
+    month: Month,
+    log_dates: &[NaiveDate],
+    approved_leave: &[(NaiveDate, NaiveDate)],
+    calendar: &Calendar,
+) -> MonthRecord {
+    let mut record = MonthRecord {
+        month,
+        logged: 0,
+        leave: 0,
+        rest: 0,
+    };
+    for d in log_dates {
+        if let Some(b) = record.bit(*d) {
+            record.logged |= b;
+        }
+    }
+    for d in leave_dates_in(month, approved_leave) {
+        if let Some(b) = record.bit(d) {
+            record.leave |= b;
+        }
+    }
+    for d in month.days() {
+        if let Some(b) = record.bit(d).filter(|_| calendar.is_rest_day(d)) {
+            record.rest |= b;
+        }
+    }
+    record
 }
 
 /// Whether `date` is covered by one of the inclusive approved-leave ranges (used e.g. to
@@ -201,11 +298,6 @@ fn leave_dates_in(month: Month, ranges: &[(NaiveDate, NaiveDate)]) -> BTreeSet<N
 /// `NaiveDate::MAX`.
 fn inclusive_days(from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = NaiveDate> {
     std::iter::successors(Some(from), |d| d.succ_opt()).take_while(move |d| *d <= to)
-}
-
-/// A month has at most 31 days, so the count always fits.
-fn count(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -511,6 +603,53 @@ mod tests {
             month_summary(m("2026-11"), &a, &leave),
             month_summary(m("2026-11"), &b, &leave)
         );
+    }
+
+    #[test]
+    fn the_presence_record_gives_one_status_per_day() {
+        // October 2026: 国庆节 1–7 are rest days, Saturday 10 is a make-up workday.
+        let cal = Calendar::parse(crate::calendar::CN_HOLIDAYS).unwrap();
+        let logs = [
+            d("2026-10-02"), // a holiday with a log: counts
+            d("2026-10-09"),
+            d("2026-10-09"),
+            d("2026-10-10"), // the make-up Saturday
+            d("2026-10-30"), // on leave: a log day, not a subsidy day
+            d("2026-11-01"), // another month
+        ];
+        let leave = [
+            (d("2026-10-29"), d("2026-11-03")),
+            (d("2026-09-28"), d("2026-09-30")),
+        ];
+        let r = month_record(m("2026-10"), &logs, &leave, &cal);
+        let cases = [
+            ("2026-10-01", DayStatus::Rest),
+            ("2026-10-02", DayStatus::Logged),
+            ("2026-10-08", DayStatus::Nothing),
+            ("2026-10-09", DayStatus::Logged),
+            ("2026-10-10", DayStatus::Logged),
+            ("2026-10-11", DayStatus::Rest),
+            ("2026-10-12", DayStatus::Nothing),
+            ("2026-10-17", DayStatus::Rest),
+            ("2026-10-29", DayStatus::Leave),
+            ("2026-10-30", DayStatus::Leave),
+            ("2026-10-31", DayStatus::Leave),
+        ];
+        for (day, want) in cases {
+            assert_eq!(r.status(d(day)), Some(want), "{day}");
+        }
+        assert_eq!(r.status(d("2026-11-01")), None);
+        assert!(r.logged_on(d("2026-10-30")));
+        assert!(!r.logged_on(d("2026-10-31")));
+        let s = r.summary();
+        assert_eq!((s.log_days, s.leave_days, s.eligible_days), (4, 3, 3));
+        // The subsidy days are exactly the days marked Logged, the leave days those marked Leave.
+        let marked = |st| r.days().filter(|(_, x)| *x == st).count() as u32;
+        assert_eq!(marked(DayStatus::Logged), s.eligible_days);
+        assert_eq!(marked(DayStatus::Leave), s.leave_days);
+        assert_eq!(r.days().count(), 31);
+        // The summary does not depend on the calendar.
+        assert_eq!(month_summary(m("2026-10"), &logs, &leave), s);
     }
 
     #[test]

@@ -67,11 +67,29 @@ pub struct Config {
     /// missed by less than this.
     pub jobs_grace_hours: u32,
     pub calendar: CalendarConfig,
+    pub reports: ReportsConfig,
     pub server: ServerConfig,
     #[serde(skip)]
     tz: Option<Tz>,
     #[serde(skip)]
     workdays: Option<Calendar>,
+}
+
+/// Supervision reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// A font with Chinese glyphs for the weekly chart's labels (TrueType, OpenType or a
+    /// collection); Debian's fonts-wqy-microhei by default.
+    pub chart_font: PathBuf,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            chart_font: PathBuf::from("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+        }
+    }
 }
 
 /// The operations endpoint (`GET /healthz`, `GET /metrics`).
@@ -180,6 +198,7 @@ impl Default for Config {
             jobs: BTreeMap::new(),
             jobs_grace_hours: 6,
             calendar: CalendarConfig::default(),
+            reports: ReportsConfig::default(),
             server: ServerConfig::default(),
             tz: Some(chrono_tz::Asia::Shanghai),
             workdays: None,

@@ -16,6 +16,7 @@ pub mod roster;
 pub mod routing;
 pub mod search;
 pub mod sharing;
+pub mod supervision;
 pub mod tutoring;
 pub mod units;
 pub mod updates;

@@ -94,6 +94,23 @@ pub enum Notification {
     BulletinPost {
         update_id: i64,
     },
+    /// To an admin (the `subsidy-report` job): the subsidy report of the month beginning
+    /// `month_start`, as an XLSX document made when it is sent.
+    SubsidyReport {
+        month_start: chrono::NaiveDate,
+    },
+    /// To a cadre (the `subsidy-report` job): his own three figures of that month.
+    SubsidyFigures {
+        month_start: chrono::NaiveDate,
+    },
+    /// To an admin (the `weekly-summary` job): the week's compliance and log table as text.
+    WeeklySummary {
+        monday: chrono::NaiveDate,
+    },
+    /// To an admin (the `weekly-summary` job): the week's chart of logs per district per day.
+    WeeklyChart {
+        monday: chrono::NaiveDate,
+    },
     /// A cadre's log posted to the sharing group, headed with his name and village.
     SharedPost {
         log_id: i64,

@@ -6,6 +6,7 @@
 pub mod jobs;
 pub mod reminders;
 pub mod runner;
+pub mod supervision;
 pub mod ticks;
 pub mod updates;
 

@@ -21,15 +21,19 @@ pub enum Job {
     QuestionSla,
     UpdateNudge,
     ShareDigest,
+    WeeklySummary,
+    SubsidyReport,
 }
 
 impl Job {
-    pub const ALL: [Job; 5] = [
+    pub const ALL: [Job; 7] = [
         Job::LogReminder,
         Job::ApprovalReminder,
         Job::QuestionSla,
         Job::UpdateNudge,
         Job::ShareDigest,
+        Job::WeeklySummary,
+        Job::SubsidyReport,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +43,8 @@ impl Job {
             Job::QuestionSla => "question-sla",
             Job::UpdateNudge => "update-nudge",
             Job::ShareDigest => "share-digest",
+            Job::WeeklySummary => "weekly-summary",
+            Job::SubsidyReport => "subsidy-report",
         }
     }
 
@@ -59,6 +65,8 @@ impl Job {
             Job::QuestionSla => None,
             Job::UpdateNudge => Some(format!("update-nudge:{run}:")),
             Job::ShareDigest => Some(format!("share-digest:{run}:")),
+            Job::WeeklySummary => Some(format!("weekly-summary:{run}:")),
+            Job::SubsidyReport => Some(format!("subsidy-report:{run}:")),
         }
     }
 
@@ -85,6 +93,12 @@ impl Job {
             }
             Job::UpdateNudge => crate::updates::update_nudge(store, config, now, run).await?,
             Job::ShareDigest => crate::updates::share_digest(store, now, run).await?,
+            Job::WeeklySummary => {
+                crate::supervision::weekly_summary(store, config, now, run).await?
+            }
+            Job::SubsidyReport => {
+                crate::supervision::subsidy_report(store, config, now, run).await?
+            }
             Job::QuestionSla => {
                 let r = crate::jobs::question_sla(store, config, now).await?;
                 format!(

@@ -56,7 +56,8 @@ fn local(day: u32, h: u32, m: u32) -> DateTime<Utc> {
 /// Only `log-reminder` on, at its default time; `toml` adds top-level settings.
 fn config(toml: &str) -> Arc<Config> {
     let text = format!(
-        "{toml}\n[jobs]\nquestion-sla = \"off\"\napproval-reminder = \"off\"\nupdate-nudge = \"off\"\nshare-digest = \"off\"\n"
+        "{toml}\n[jobs]\nquestion-sla = \"off\"\napproval-reminder = \"off\"\nupdate-nudge = \"off\"\n\
+         share-digest = \"off\"\nweekly-summary = \"off\"\nsubsidy-report = \"off\"\n"
     );
     Arc::new(Config::from_toml(&text).unwrap().validate().unwrap())
 }
@@ -327,14 +328,11 @@ async fn a_manual_run_is_not_the_run_of_any_tick(db: &TestDb) {
             "19:00"
         ]
     );
-    assert_eq!(
-        lines[1].split_whitespace().collect::<Vec<_>>(),
-        ["approval-reminder", "off"]
-    );
-    assert_eq!(
-        lines[2].split_whitespace().collect::<Vec<_>>(),
-        ["question-sla", "off"]
-    );
+    let words = |i: usize| lines[i].split_whitespace().collect::<Vec<_>>();
+    assert_eq!(words(1), ["approval-reminder", "off"]);
+    assert_eq!(words(2), ["question-sla", "off"]);
+    assert_eq!(words(5), ["weekly-summary", "off"]);
+    assert_eq!(words(6), ["subsidy-report", "off"]);
     assert_eq!(reminders(store, clock.now()).await.len(), 4);
     // The scheduled tick still runs at 20:00; it has its own dedup keys, so the cadres who
     // still have no log get the evening reminder too.

@@ -34,6 +34,7 @@ mod policy;
 pub mod relevance;
 mod search;
 mod sharing;
+mod supervision;
 pub mod testing;
 mod tutoring;
 mod updates;

@@ -289,8 +289,8 @@ impl Store {
                             continue;
                         }
                         sqlx::query(
-                            "UPDATE people SET name = $1, unit_id = $2, active = TRUE, updated_at = $3
-                             WHERE id = $4",
+                            "UPDATE people SET name = $1, unit_id = $2, active = TRUE, deactivated_at = NULL,
+                             updated_at = $3 WHERE id = $4",
                         )
                         .bind(&entry.name)
                         .bind(unit_id)
@@ -344,7 +344,9 @@ impl Store {
             let mut missing: Vec<Person> = by_phone.into_values().filter(|p| p.active).collect();
             missing.sort_by_key(|p| p.id);
             for p in missing {
-                sqlx::query("UPDATE people SET active = FALSE, updated_at = $1 WHERE id = $2")
+                sqlx::query(
+                    "UPDATE people SET active = FALSE, deactivated_at = $1, updated_at = $1 WHERE id = $2",
+                )
                     .bind(now)
                     .bind(p.id)
                     .execute(&mut *tx)

@@ -592,7 +592,7 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
     assert!(out.status.success(), "{}", stderr(&out));
     let list = stdout(&out);
     let lines: Vec<&str> = list.lines().collect();
-    assert_eq!(lines.len(), 5, "{list}");
+    assert_eq!(lines.len(), 7, "{list}");
     assert!(lines[0].starts_with("log-reminder "), "{list}");
     // Name, cron expression, next run, last run (`-`: never).
     let fields: Vec<&str> = lines[0].split_whitespace().collect();
@@ -600,20 +600,26 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
     assert_eq!(fields.last(), Some(&"-"), "{list}");
     assert_eq!(fields.len(), 1 + 5 + 2 + 1, "{list}");
     assert!(lines[1].starts_with("approval-reminder "), "{list}");
+    let words = |i: usize| lines[i].split_whitespace().take(6).collect::<Vec<_>>();
+    assert_eq!(words(2), ["question-sla", "off"], "{list}");
     assert_eq!(
-        lines[2].split_whitespace().collect::<Vec<_>>(),
-        ["question-sla", "off"]
-    );
-    let fields: Vec<&str> = lines[3].split_whitespace().collect();
-    assert_eq!(
-        fields[..6],
+        words(3),
         ["update-nudge", "0", "10", "*", "*", "Thu"],
         "{list}"
     );
-    let fields: Vec<&str> = lines[4].split_whitespace().collect();
     assert_eq!(
-        fields[..6],
+        words(4),
         ["share-digest", "0", "19", "*", "*", "*"],
+        "{list}"
+    );
+    assert_eq!(
+        words(5),
+        ["weekly-summary", "0", "9", "*", "*", "Mon"],
+        "{list}"
+    );
+    assert_eq!(
+        words(6),
+        ["subsidy-report", "0", "8", "1", "*", "*"],
         "{list}"
     );
 
@@ -627,6 +633,8 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
         "question-sla",
         "update-nudge",
         "share-digest",
+        "weekly-summary",
+        "subsidy-report",
     ] {
         assert!(err.contains(job), "{err}");
     }

@@ -12,6 +12,7 @@ mod outage;
 mod policy;
 mod registration;
 mod sharing;
+mod supervision;
 mod tutoring;
 mod updates;
 mod worklog;

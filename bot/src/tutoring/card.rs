@@ -234,6 +234,10 @@ pub async fn render(
         | Notification::LogReminder { .. }
         | Notification::ApprovalDigest { .. }
         | Notification::BulletinPost { .. }
+        | Notification::SubsidyReport { .. }
+        | Notification::SubsidyFigures { .. }
+        | Notification::WeeklySummary { .. }
+        | Notification::WeeklyChart { .. }
         | Notification::SharedPost { .. }
         | Notification::UpdateNudge { .. }
         | Notification::ShareDigest { .. }
@@ -313,6 +317,10 @@ pub async fn on_delivered(app: &Ctx, item: &OutboxItem, message_id: Option<i64>)
             | Notification::LogReminder { .. }
             | Notification::ApprovalDigest { .. }
             | Notification::BulletinPost { .. }
+            | Notification::SubsidyReport { .. }
+            | Notification::SubsidyFigures { .. }
+            | Notification::WeeklySummary { .. }
+            | Notification::WeeklyChart { .. }
             | Notification::SharedPost { .. }
             | Notification::UpdateNudge { .. }
             | Notification::ShareDigest { .. }

@@ -1,0 +1,152 @@
+//! Supervision reads: every cadre's presence record of a month (the one domain function,
+//! [`domain::attendance::month_record`], over his log days and approved leave), and the open
+//! leave requests and questions `/stats` counts. Three plain scans, grouped in memory, so a
+//! city's month costs the same few queries whatever its size.
+
+use crate::{Result, Store, ms, read_db};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::attendance::{Month, MonthRecord, month_record};
+use domain::calendar::Calendar;
+use domain::supervision::{Cadre, CadreFacts, CadreMonth};
+use std::collections::HashMap;
+
+type CadreRow = (i64, String, String, String, bool);
+
+impl Store {
+    /// Every cadre on the roster at any time from `since` (the month's first local
+    /// midnight) until now, with his presence record of `month`, in unit path and name
+    /// order. A cadre who joined later is listed (with what he has); one deactivated
+    /// before `since` is not.
+    pub async fn month_presence(
+        &self,
+        month: Month,
+        since: DateTime<Utc>,
+        calendar: &Calendar,
+    ) -> Result<Vec<CadreMonth>> {
+        let cadres_sql = "SELECT p.id, p.name, p.phone, u.path, p.active FROM people p
+                          JOIN person_roles r ON r.person_id = p.id AND r.role = 'cadre'
+                          JOIN units u ON u.id = p.unit_id
+                          WHERE p.active OR p.deactivated_at >= $1
+                          ORDER BY u.path, p.name, p.id";
+        let cadres: Vec<CadreRow> = read_db!(self, pool => sqlx::query_as(cadres_sql)
+            .bind(ms(since)).fetch_all(pool).await?);
+        // log_days holds each (day, person) with a log, kept by a trigger on logs.
+        let logs_sql = "SELECT day, person_id FROM log_days WHERE day >= $1 AND day <= $2";
+        let logs: Vec<(NaiveDate, i64)> = read_db!(self, pool => sqlx::query_as(logs_sql)
+            .bind(month.first_day()).bind(month.last_day()).fetch_all(pool).await?);
+        let leave_sql = "SELECT person_id, start_day, end_day FROM leave_requests
+                         WHERE status = 'approved' AND start_day <= $1 AND end_day >= $2";
+        let leave: Vec<(i64, NaiveDate, NaiveDate)> = read_db!(self, pool => sqlx::query_as(leave_sql)
+            .bind(month.last_day()).bind(month.first_day()).fetch_all(pool).await?);
+
+        let mut days: HashMap<i64, Vec<NaiveDate>> = HashMap::with_capacity(cadres.len());
+        for (day, person) in logs {
+            days.entry(person).or_default().push(day);
+        }
+        let mut ranges: HashMap<i64, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
+        for (person, start, end) in leave {
+            ranges.entry(person).or_default().push((start, end));
+        }
+        Ok(cadres
+            .into_iter()
+            .map(|(id, name, phone, unit_path, active)| CadreMonth {
+                record: month_record(
+                    month,
+                    days.get(&id).map_or(&[][..], Vec::as_slice),
+                    ranges.get(&id).map_or(&[][..], Vec::as_slice),
+                    calendar,
+                ),
+                cadre: Cadre {
+                    id,
+                    name,
+                    phone,
+                    unit_path,
+                    active,
+                },
+            })
+            .collect())
+    }
+
+    /// One person's presence record of `month` (what `/me` shows), by the same function
+    /// over the same rows as [`Store::month_presence`].
+    pub async fn person_month(
+        &self,
+        person_id: i64,
+        month: Month,
+        calendar: &Calendar,
+    ) -> Result<MonthRecord> {
+        let sql = "SELECT day FROM log_days WHERE person_id = $1 AND day >= $2 AND day <= $3";
+        let dates: Vec<NaiveDate> = read_db!(self, pool => sqlx::query_as::<_, (NaiveDate,)>(sql)
+            .bind(person_id).bind(month.first_day()).bind(month.last_day())
+            .fetch_all(pool).await?)
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+        let leave = self.approved_leave(person_id, month).await?;
+        Ok(month_record(month, &dates, &leave, calendar))
+    }
+
+    /// The month's presence of every cadre with his pending leave requests and open
+    /// questions (for `/stats`).
+    pub async fn stats_facts(
+        &self,
+        month: Month,
+        since: DateTime<Utc>,
+        calendar: &Calendar,
+    ) -> Result<Vec<CadreFacts>> {
+        let months = self.month_presence(month, since, calendar).await?;
+        let pending_sql = "SELECT person_id, COUNT(*) FROM leave_requests
+                           WHERE status = 'pending' GROUP BY person_id";
+        let pending: Vec<(i64, i64)> =
+            read_db!(self, pool => sqlx::query_as(pending_sql).fetch_all(pool).await?);
+        let open_sql = "SELECT person_id, COUNT(*) FROM questions
+                        WHERE status = 'open' GROUP BY person_id";
+        let open: Vec<(i64, i64)> =
+            read_db!(self, pool => sqlx::query_as(open_sql).fetch_all(pool).await?);
+        let pending: HashMap<i64, i64> = pending.into_iter().collect();
+        let open: HashMap<i64, i64> = open.into_iter().collect();
+        let n = |m: &HashMap<i64, i64>, id| {
+            u32::try_from(m.get(&id).copied().unwrap_or(0)).unwrap_or(0)
+        };
+        Ok(months
+            .into_iter()
+            .map(|month| CadreFacts {
+                pending_leave: n(&pending, month.cadre.id),
+                open_questions: n(&open, month.cadre.id),
+                month,
+            })
+            .collect())
+    }
+
+    /// Active admins who can be written to: (person id, chat id).
+    pub async fn admin_chats(&self) -> Result<Vec<(i64, i64)>> {
+        let sql = "SELECT p.id, p.chat_id FROM people p
+                   JOIN person_roles r ON r.person_id = p.id AND r.role = 'admin'
+                   WHERE p.active AND p.chat_id IS NOT NULL AND NOT p.unreachable ORDER BY p.id";
+        Ok(read_db!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?))
+    }
+}
+
+impl Store {
+    /// Queues `notification` to every active, reachable person with `role` who has a chat,
+    /// with the dedup key `<key_prefix><person>` (so a run queued again sends nothing twice).
+    /// Returns how many were queued.
+    pub async fn queue_to_role(
+        &self,
+        role: domain::Role,
+        notification: &domain::notify::Notification,
+        key_prefix: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let payload = serde_json::to_string(notification).unwrap_or_default();
+        let sql = "INSERT INTO outbox (chat_id, person_id, payload, dedup_key, not_before, status, created_at)
+                   SELECT p.chat_id, p.id, $1, CAST($2 AS TEXT) || CAST(p.id AS TEXT), $3, 'pending', $3
+                   FROM people p JOIN person_roles r ON r.person_id = p.id AND r.role = $4
+                   WHERE p.active AND p.chat_id IS NOT NULL AND NOT p.unreachable
+                   ON CONFLICT (dedup_key) DO NOTHING";
+        let n = crate::write_db!(self, pool => sqlx::query(sql)
+            .bind(payload).bind(key_prefix).bind(ms(now)).bind(role.as_str())
+            .execute(pool).await?.rows_affected());
+        Ok(n)
+    }
+}
