@@ -208,6 +208,7 @@ impl Intake {
             person_id = tracing::field::Empty,
         );
         let kind = update_kind(&update);
+        let id = update.id.0;
         let started = std::time::Instant::now();
         let outcome = async {
             let sender = match update.from() {
@@ -259,6 +260,12 @@ impl Intake {
         .await;
         if outcome == Outcome::Done {
             telemetry::metrics().update_handled(kind, started.elapsed().as_secs_f64());
+            // Marked at once (grouped with the others of the moment): a crash a moment
+            // later must not make Telegram's redelivery answer it again. Best effort: the
+            // batch's end marks it too.
+            if let Err(e) = self.app.store.mark_answered_one(i64::from(id)).await {
+                tracing::debug!(error = %e, "cannot mark the update answered yet");
+            }
         }
         outcome
     }

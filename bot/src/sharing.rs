@@ -33,14 +33,27 @@ pub async fn share(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerR
     let Some(replied) = msg.reply_to_message() else {
         return reply(&bot, &msg, no_receipt()).await;
     };
-    let log_id = match app
-        .store
-        .receipt_log(msg.chat.id.0, i64::from(replied.id.0))
-        .await
-    {
-        Ok(Some(id)) => id,
-        Ok(None) => return reply(&bot, &msg, no_receipt()).await,
-        Err(e) => return db_down(&bot, &app, &msg, &person, e).await,
+    // A receipt is remembered just after it is sent (not awaited by the log's handler, and
+    // an album's by the sender): a `/share` right behind it may have to wait a moment.
+    let mut tries = if replied.from.as_ref().is_some_and(|u| u.is_bot) {
+        10
+    } else {
+        1
+    };
+    let log_id = loop {
+        match app
+            .store
+            .receipt_log(msg.chat.id.0, i64::from(replied.id.0))
+            .await
+        {
+            Ok(Some(id)) => break id,
+            Ok(None) if tries > 1 => {
+                tries -= 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Ok(None) => return reply(&bot, &msg, no_receipt()).await,
+            Err(e) => return db_down(&bot, &app, &msg, &person, e).await,
+        }
     };
     let text = match app
         .store

@@ -325,7 +325,12 @@ async fn send_receipt(
         .send_message(msg.chat.id, receipt_text(lang, receipt))
         .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply())
         .await?;
-    crate::sharing::receipt_sent(app, msg.chat.id.0, i64::from(sent.id.0), receipt.log_id).await;
+    // Off the hot path: the next message of this chat need not wait for it (`/share`
+    // waits a moment for a receipt not remembered yet).
+    let (app, chat, log_id) = (app.clone(), msg.chat.id.0, receipt.log_id);
+    tokio::spawn(async move {
+        crate::sharing::receipt_sent(&app, chat, i64::from(sent.id.0), log_id).await;
+    });
     Ok(())
 }
 

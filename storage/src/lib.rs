@@ -99,6 +99,7 @@ struct Groups {
     senders: group::Group<i64, Option<Person>>,
     logs: group::Group<logs::QueuedLog, Recorded>,
     receipts: group::Group<sharing::ReceiptSent, ()>,
+    answered: group::Group<i64, ()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -477,6 +478,18 @@ impl Store {
                 group::Group::spawn(move |reqs| {
                     let store = store.clone();
                     async move { store.receipts_batch(reqs).await }
+                })
+            },
+            answered: {
+                let store = bare.clone();
+                group::Group::spawn(move |reqs: Vec<i64>| {
+                    let store = store.clone();
+                    async move {
+                        match store.mark_answered(&reqs).await {
+                            Ok(()) => reqs.iter().map(|_| Ok(())).collect(),
+                            Err(e) => group::fail_all(e, reqs.len()),
+                        }
+                    }
                 })
             },
         };

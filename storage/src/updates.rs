@@ -106,6 +106,15 @@ impl Store {
         Ok(())
     }
 
+    /// Marks one update answered, grouped with the others marked meanwhile (one statement
+    /// per group), so that each is marked as soon as it is answered.
+    pub async fn mark_answered_one(&self, update_id: i64) -> Result<()> {
+        match &self.groups {
+            Some(groups) => groups.answered.call(update_id).await,
+            None => self.mark_answered(&[update_id]).await,
+        }
+    }
+
     /// The roster person with this Telegram id, looked up together with the others asked
     /// for meanwhile (one read per batch, beside any writer).
     pub async fn sender(&self, tg_user_id: i64) -> Result<Option<Person>> {
