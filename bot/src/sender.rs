@@ -427,7 +427,20 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
         }
         let span = tracing::debug_span!("outbox_batch", items = batch.len());
         async {
+        // Rendering takes a query or two per item: all of the batch's are started at once
+        // (the pool runs them side by side), so that pacing never waits on one of them.
+        let mut renders: Vec<_> = batch
+            .iter()
+            .map(|(_, item)| {
+                let (app, item) = (app.clone(), item.clone());
+                tokio::spawn(async move { render(&app, &item).await })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         for (_, item) in batch {
+            let Some(rendering) = renders.pop() else { break };
             // A free slot first, so the moment recorded below is the moment of sending.
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 break;
@@ -447,10 +460,18 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
                 continue;
             }
             // Rendered before taking the rate slot, so the slot's moment is the send's.
-            let rendered = match render(&app, &item).await {
-                Ok(Some(r)) => r,
+            let rendered = match rendering.await {
+                Ok(Ok(Some(r))) => r,
                 other => {
-                    let outcome = unrenderable(&app, &item, other.err());
+                    let error = match other {
+                        Ok(result) => result.err(),
+                        // A panic while rendering: a bug; the item goes the failed way.
+                        Err(e) => {
+                            tracing::error!(error = %e, outbox_id = item.id, "rendering panicked");
+                            None
+                        }
+                    };
+                    let outcome = unrenderable(&app, &item, error);
                     if let Err(e) = app
                         .store
                         .finish_delivery(&item, &outcome, app.clock.now())
