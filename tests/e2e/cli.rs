@@ -48,6 +48,13 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
+/// Imports SPEC's example roster with the binary, as an operator would.
+fn import_roster(db: &TestDb, dir: &Path) {
+    let roster = write(dir, "roster.csv", ROSTER);
+    let out = run(zhucun(&db.url).args(["import", &roster]));
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 /// Kills the served process when the test ends, however it ends.
 pub(crate) struct Served(pub(crate) Child);
 
@@ -122,18 +129,9 @@ async fn import_then_serve_registers_by_contact_and_by_invite(engine: Engine) {
 async fn serve_in_webhook_mode_takes_updates_posted_by_telegram(engine: Engine) {
     let db = TestDb::new(engine).await;
     let dir = tempfile::tempdir().unwrap();
-    let roster = write(dir.path(), "roster.csv", ROSTER);
-    assert!(
-        run(zhucun(&db.url).args(["import", &roster]))
-            .status
-            .success()
-    );
+    import_roster(&db, dir.path());
     let tg = FakeTelegram::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let config = write(
         dir.path(),
         "zhucun.toml",
@@ -202,12 +200,7 @@ async fn post(url: &str, secret: &str, update: &serde_json::Value) -> u16 {
 async fn webhook_answers_503_while_the_database_is_away_and_200_once_handled(engine: Engine) {
     let db = TestDb::new(engine).await;
     let dir = tempfile::tempdir().unwrap();
-    let roster = write(dir.path(), "roster.csv", ROSTER);
-    assert!(
-        run(zhucun(&db.url).args(["import", &roster]))
-            .status
-            .success()
-    );
+    import_roster(&db, dir.path());
     let (db_url, mut outage) = match engine {
         Engine::Sqlite => (db.url.clone(), Outage::Sqlite(None)),
         Engine::Postgres => {
@@ -217,11 +210,7 @@ async fn webhook_answers_503_while_the_database_is_away_and_200_once_handled(eng
         }
     };
     let tg = FakeTelegram::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let config = write(
         dir.path(),
         "zhucun.toml",
@@ -291,7 +280,7 @@ async fn webhook_answers_503_while_the_database_is_away_and_200_once_handled(eng
     assert_eq!(db.store.person_logs(person.id).await.unwrap().len(), 1);
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -309,12 +298,7 @@ async fn get(url: &str) -> (u16, String) {
 async fn serve_answers_health_and_metrics_and_stops_on_sigterm(engine: Engine) {
     let db = TestDb::new(engine).await;
     let dir = tempfile::tempdir().unwrap();
-    let roster = write(dir.path(), "roster.csv", ROSTER);
-    assert!(
-        run(zhucun(&db.url).args(["import", &roster]))
-            .status
-            .success()
-    );
+    import_roster(&db, dir.path());
     let proxy = fakebot::proxy::TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let db_url = match engine {
         Engine::Sqlite => db.url.clone(),
@@ -447,13 +431,9 @@ async fn import_validates_the_whole_file_first(engine: Engine) {
 async fn import_twice_changes_nothing_the_second_time(engine: Engine) {
     let db = TestDb::new(engine).await;
     let dir = tempfile::tempdir().unwrap();
-    let roster = write(dir.path(), "roster.csv", ROSTER);
-    assert!(
-        run(zhucun(&db.url).args(["import", &roster]))
-            .status
-            .success()
-    );
+    import_roster(&db, dir.path());
     let before = db.store.people().await.unwrap();
+    let roster = dir.path().join("roster.csv").display().to_string();
     let out = run(zhucun(&db.url).args(["import", &roster]));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(

@@ -3,7 +3,7 @@
 //! Each test prints its figures. The long ones are `#[ignore]`d and run by `.ci/run`
 //! (`cargo test --test e2e faults -- --ignored`).
 
-use crate::cli::{Served, zhucun};
+use crate::cli::{Served, free_port, zhucun};
 use fakebot::FakeTelegram;
 use fakebot::proxy::TcpProxy;
 use fakebot::updates::{self, TgUser};
@@ -348,14 +348,6 @@ async fn postgres_away_while_cadres_log(outage: Duration) {
         "each cadre who wrote during the outage is told once that it waits: {}",
         f.told_to_wait
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 const SECRET: &str = "one-secret-for-all-instances";
