@@ -114,7 +114,12 @@ pub(crate) trait SearchTx {
     /// Removes units, given the texts they were indexed by.
     async fn unindex_units(&mut self, units: &[Unit<'_>]) -> Result<()>;
     /// Adds one unit.
-    async fn index_document(&mut self, doc_kind: &'static str, doc_id: i64, text: &str) -> Result<()>;
+    async fn index_document(
+        &mut self,
+        doc_kind: &'static str,
+        doc_id: i64,
+        text: &str,
+    ) -> Result<()>;
 }
 
 /// The terms of each unit, and of all of them with their counts per kind (sorted, so that
@@ -294,7 +299,9 @@ impl Store {
         let mut ids: Vec<Option<i64>> = vec![None; terms.len()];
         let mut df = vec![0u64; terms.len()];
         for (id, term, q, p, b) in vocab {
-            let Some(i) = terms.iter().position(|t| *t == term) else { continue };
+            let Some(i) = terms.iter().position(|t| *t == term) else {
+                continue;
+            };
             let by_kind = [q, p, b];
             let n: i64 = kinds.iter().map(|&k| by_kind[k as usize]).sum();
             df[i] = n.max(0) as u64;
@@ -458,10 +465,7 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
-    async fn unit_texts(
-        &self,
-        units: &[(i64, i64)],
-    ) -> Result<HashMap<(i64, i64), UnitText>> {
+    async fn unit_texts(&self, units: &[(i64, i64)]) -> Result<HashMap<(i64, i64), UnitText>> {
         let mut out = HashMap::new();
         for (kind, sql) in [
             (
