@@ -499,6 +499,18 @@ impl Store {
         Ok(out)
     }
 
+    /// After a bulk load on PostgreSQL, what autovacuum would do in time: marks the new
+    /// pages all-visible (so candidates are read from the primary key alone) and gathers
+    /// statistics for the planner. Nothing to do on SQLite.
+    pub async fn vacuum_search_index(&self) -> Result<()> {
+        if let crate::Db::Postgres(pool) = &self.db {
+            sqlx::query("VACUUM (ANALYZE) search_postings, search_vocab, policy_passages")
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Postings of the search index and, where the engine tells, the bytes it takes
     /// (postings and vocabulary, with their indexes).
     pub async fn search_index_size(&self) -> Result<(i64, Option<i64>)> {
