@@ -100,6 +100,7 @@ struct Groups {
     logs: group::Group<logs::QueuedLog, Recorded>,
     receipts: group::Group<sharing::ReceiptSent, ()>,
     answered: group::Group<i64, ()>,
+    claims: group::Group<i64, Option<updates::UpdateClaim>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -487,6 +488,18 @@ impl Store {
                     async move {
                         match store.mark_answered(&reqs).await {
                             Ok(()) => reqs.iter().map(|_| Ok(())).collect(),
+                            Err(e) => group::fail_all(e, reqs.len()),
+                        }
+                    }
+                })
+            },
+            claims: {
+                let store = bare.clone();
+                group::Group::spawn(move |reqs: Vec<i64>| {
+                    let store = store.clone();
+                    async move {
+                        match store.update_claims(&reqs).await {
+                            Ok(found) => reqs.iter().map(|id| Ok(found.get(id).copied())).collect(),
                             Err(e) => group::fail_all(e, reqs.len()),
                         }
                     }
