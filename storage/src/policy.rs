@@ -2,8 +2,8 @@
 //! Adding and removing check the actor's authority (admin) inside the transaction that
 //! writes, and a document is stored whole or not at all.
 
-use crate::search::{DOC_PASSAGE, DOC_POLICY, DOC_QUESTION, Scope, SearchTx};
-use crate::{Failure, Result, Store, in_tx, ms, read_db};
+use crate::search::{Backend, DOC_PASSAGE, DOC_POLICY, DOC_QUESTION, Scope, SearchTx, Unit};
+use crate::{Failure, JsonRow, Result, Store, in_tx, json_param, json_table, ms, read_db};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::Roles;
 use domain::policy::{PolicyRefusal, may_manage};
@@ -62,9 +62,40 @@ pub enum Similar {
     Policy(PolicyHit),
 }
 
+/// What a policy's title unit is indexed by.
+fn head(title: &str, issuer: Option<&str>) -> String {
+    format!("{} {}", title, issuer.unwrap_or_default())
+}
+
+/// A passage passed to SQL: its number, where it starts, its text.
+#[derive(serde::Serialize)]
+struct PassageRow<'a> {
+    s: i64,
+    c: i64,
+    x: &'a str,
+}
+
+impl JsonRow for PassageRow<'_> {
+    const COLUMNS: &'static [(&'static str, &'static str)] =
+        &[("s", "int"), ("c", "bigint"), ("x", "text")];
+}
+
+fn insert_passages_sql(engine: crate::Engine) -> String {
+    format!(
+        "INSERT INTO policy_passages (policy_id, seq, start_char, text)
+         SELECT $1, j.s, j.c, j.x FROM {}
+         RETURNING id, CAST(seq AS BIGINT)",
+        json_table::<PassageRow>(engine, 2)
+    )
+}
+
 const COLUMNS: &str = "id, title, issuer, issued_on, file_id, file_name, format, chars, no_text";
 
-trait PolicyTx {
+trait PolicyTx: Backend {
+    fn engine(&self) -> crate::Engine {
+        Self::ENGINE
+    }
+
     /// The roles of an active person, `None` if he is not (or no longer) active.
     async fn active_roles(&mut self, person_id: i64) -> Result<Option<Roles>>;
 }
@@ -115,21 +146,31 @@ impl Store {
             .bind(ms(now))
             .fetch_one(&mut *tx)
             .await?;
-            let head = format!("{} {}", new.title, new.issuer.unwrap_or_default());
-            tx.index_document(DOC_POLICY, id, &head).await?;
-            for (seq, p) in passages(new.text).into_iter().enumerate() {
-                let (pid,): (i64,) = sqlx::query_as(
-                    "INSERT INTO policy_passages (policy_id, seq, start_char, text)
-                     VALUES ($1, $2, $3, $4) RETURNING id",
-                )
-                .bind(id)
-                .bind(seq as i32)
-                .bind(p.start as i64)
-                .bind(&p.text)
-                .fetch_one(&mut *tx)
-                .await?;
-                tx.index_document(DOC_PASSAGE, pid, &p.text).await?;
-            }
+            let head = head(new.title, new.issuer);
+            let passages = passages(new.text);
+            let rows: Vec<PassageRow> = passages
+                .iter()
+                .enumerate()
+                .map(|(seq, p)| PassageRow { s: seq as i64, c: p.start as i64, x: &p.text })
+                .collect();
+            // All passages in one statement; their ids in the order of their numbers.
+            let mut ids: Vec<(i64, i64)> = if rows.is_empty() {
+                Vec::new()
+            } else {
+                sqlx::query_as(sqlx::AssertSqlSafe(insert_passages_sql(tx.engine())))
+                    .bind(id)
+                    .bind(json_param(&rows))
+                    .fetch_all(&mut *tx)
+                    .await?
+            };
+            ids.sort_by_key(|r| r.1);
+            let mut units = vec![Unit { kind: DOC_POLICY, id, text: &head }];
+            units.extend(ids.iter().zip(&passages).map(|(r, p)| Unit {
+                kind: DOC_PASSAGE,
+                id: r.0,
+                text: &p.text,
+            }));
+            tx.index_units(&units).await?;
             Ok(Policy {
                 id,
                 title: new.title.to_string(),
@@ -161,19 +202,20 @@ impl Store {
             let Some(policy) = policy else {
                 return Err(PolicyRefusal::NotFound(id).into());
             };
-            sqlx::query(
-                "DELETE FROM search_terms WHERE doc_kind = $1 AND doc_id IN
-                     (SELECT id FROM policy_passages WHERE policy_id = $2)",
-            )
-            .bind(DOC_PASSAGE)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM search_terms WHERE doc_kind = $1 AND doc_id = $2")
-                .bind(DOC_POLICY)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            // The index rows are the terms of the stored texts.
+            let stored: Vec<(i64, String)> =
+                sqlx::query_as("SELECT id, text FROM policy_passages WHERE policy_id = $1")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let head = head(&policy.title, policy.issuer.as_deref());
+            let mut units = vec![Unit { kind: DOC_POLICY, id, text: &head }];
+            units.extend(stored.iter().map(|(pid, text)| Unit {
+                kind: DOC_PASSAGE,
+                id: *pid,
+                text,
+            }));
+            tx.unindex_units(&units).await?;
             sqlx::query("DELETE FROM policy_passages WHERE policy_id = $1")
                 .bind(id)
                 .execute(&mut *tx)

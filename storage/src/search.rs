@@ -1,16 +1,19 @@
-//! The search index: one row per (unit, term), terms from `domain::search::terms`. A unit is
-//! an answered question (`question`), a policy's title and issuer (`policy`) or a passage
-//! of a policy's body (`policy_passage`); all are searched with the same queries on both
-//! engines and ranked by `domain::search` together.
+//! The search index: a vocabulary of terms (`domain::search::terms`), each with how many
+//! units of each kind have it, and one integer posting per (term, kind, unit). A unit is an
+//! answered question, a policy's title and issuer or a passage of a policy's body; all are
+//! searched with the same queries on both engines and ranked by `domain::search` together.
 //!
-//! A search reads the document frequency of the query's terms (one grouped count), gathers
-//! candidates through the rarer terms only (so a term every passage has costs nothing),
-//! reads which query terms each candidate has and its text (for the loose matches), and
-//! lets the domain score and rank them.
+//! A search reads its terms' document frequencies from the vocabulary (one indexed lookup
+//! each), gathers candidates through the rarer terms only (so a term every passage has
+//! costs nothing), reads which query terms each candidate has (primary-key lookups) and its
+//! text (for the loose matches), and lets the domain score and rank them.
+//!
+//! The postings of a unit are the terms of its stored text: removing a unit derives them
+//! again from that text, so a change of the tokenizer must come with a rebuild of the index.
 
 use crate::{Engine, JsonRow, Result, Store, json_param, json_table, read_db};
 use domain::search::{Field, Scorer, document_score, is_relevant, query_terms, rank, terms};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Answered questions (indexed when they get their first answer).
 pub const DOC_QUESTION: &str = "question";
@@ -18,6 +21,14 @@ pub const DOC_QUESTION: &str = "question";
 pub const DOC_POLICY: &str = "policy";
 /// A passage of a policy document's body.
 pub const DOC_PASSAGE: &str = "policy_passage";
+
+/// The kinds as the index stores them (`search_postings.kind`), in the order of the
+/// vocabulary's count columns.
+const KINDS: [&str; 3] = [DOC_QUESTION, DOC_POLICY, DOC_PASSAGE];
+
+fn kind_code(kind: &str) -> i64 {
+    KINDS.iter().position(|k| *k == kind).unwrap_or(0) as i64
+}
 
 /// What to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +39,12 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn kinds(self) -> &'static [&'static str] {
+    /// Kind codes.
+    fn kinds(self) -> &'static [i64] {
         match self {
-            Scope::Questions => &[DOC_QUESTION],
-            Scope::Policies => &[DOC_POLICY, DOC_PASSAGE],
-            Scope::Both => &[DOC_QUESTION, DOC_POLICY, DOC_PASSAGE],
+            Scope::Questions => &[0],
+            Scope::Policies => &[1, 2],
+            Scope::Both => &[0, 1, 2],
         }
     }
 }
@@ -50,13 +62,37 @@ pub struct SearchMatch {
     pub passage: Option<(i64, String)>,
 }
 
-#[derive(serde::Serialize)]
-struct TermRow {
-    t: String,
+/// A unit to add to the index or remove from it, with the text it is (to be) indexed by.
+pub(crate) struct Unit<'a> {
+    pub kind: &'static str,
+    pub id: i64,
+    pub text: &'a str,
 }
 
-impl JsonRow for TermRow {
-    const COLUMNS: &'static [(&'static str, &'static str)] = &[("t", "text")];
+/// A term of a batch of units and how many of them of each kind have it.
+#[derive(serde::Serialize)]
+struct TermCount<'a> {
+    t: &'a str,
+    q: i64,
+    p: i64,
+    b: i64,
+}
+
+impl JsonRow for TermCount<'_> {
+    const COLUMNS: &'static [(&'static str, &'static str)] =
+        &[("t", "text"), ("q", "int"), ("p", "int"), ("b", "int")];
+}
+
+#[derive(serde::Serialize)]
+struct Posting<'a> {
+    t: &'a str,
+    k: i64,
+    u: i64,
+}
+
+impl JsonRow for Posting<'_> {
+    const COLUMNS: &'static [(&'static str, &'static str)] =
+        &[("t", "text"), ("k", "smallint"), ("u", "bigint")];
 }
 
 /// The engine of a connection type, for SQL that differs between them.
@@ -73,36 +109,144 @@ impl Backend for sqlx::PgConnection {
 }
 
 pub(crate) trait SearchTx {
-    /// (Re)indexes a unit under the terms of `text`.
-    async fn index_document(&mut self, doc_kind: &str, doc_id: i64, text: &str) -> Result<()>;
+    /// Adds units that are not in the index yet.
+    async fn index_units(&mut self, units: &[Unit<'_>]) -> Result<()>;
+    /// Removes units, given the texts they were indexed by.
+    async fn unindex_units(&mut self, units: &[Unit<'_>]) -> Result<()>;
+    /// Adds one unit.
+    async fn index_document(
+        &mut self,
+        doc_kind: &'static str,
+        doc_id: i64,
+        text: &str,
+    ) -> Result<()>;
 }
 
-fn insert_terms_sql(engine: Engine) -> String {
+/// The terms of each unit, and of all of them with their counts per kind (sorted, so that
+/// writers touch the vocabulary in one order).
+struct Batch {
+    units: Vec<(i64, i64, Vec<String>)>,
+}
+
+impl Batch {
+    fn of(units: &[Unit<'_>]) -> Batch {
+        Batch {
+            units: units
+                .iter()
+                .map(|u| (kind_code(u.kind), u.id, terms(u.text)))
+                .collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.units.iter().all(|u| u.2.is_empty())
+    }
+
+    fn counts(&self) -> Vec<TermCount<'_>> {
+        let mut by_term: BTreeMap<&str, [i64; 3]> = BTreeMap::new();
+        for (kind, _, ts) in &self.units {
+            for t in ts {
+                by_term.entry(t.as_str()).or_default()[*kind as usize] += 1;
+            }
+        }
+        by_term
+            .into_iter()
+            .map(|(t, [q, p, b])| TermCount { t, q, p, b })
+            .collect()
+    }
+
+    fn postings(&self) -> Vec<Posting<'_>> {
+        self.units
+            .iter()
+            .flat_map(|(k, u, ts)| {
+                ts.iter().map(move |t| Posting {
+                    t: t.as_str(),
+                    k: *k,
+                    u: *u,
+                })
+            })
+            .collect()
+    }
+}
+
+/// On PostgreSQL, writers of the index take turns (an advisory lock held to the end of the
+/// transaction): two documents share most of their terms, and two transactions updating
+/// the same vocabulary rows in different orders would deadlock. SQLite has one writer.
+const INDEX_LOCK: i64 = 0x7a68_7563_756e_0001;
+
+fn add_counts_sql(engine: Engine, sign: char) -> String {
     format!(
-        "INSERT INTO search_terms (doc_kind, doc_id, term) SELECT $1, $2, j.t FROM {}",
-        json_table::<TermRow>(engine, 3)
+        "UPDATE search_vocab SET questions = questions {sign} j.q, policies = policies {sign} j.p,
+             passages = passages {sign} j.b
+         FROM {} WHERE search_vocab.term = j.t",
+        json_table::<TermCount>(engine, 1)
     )
 }
 
 crate::impl_for_connections! {
     impl SearchTx {
-        async fn index_document(&mut self, doc_kind: &str, doc_id: i64, text: &str) -> Result<()> {
-            sqlx::query("DELETE FROM search_terms WHERE doc_kind = $1 AND doc_id = $2")
-                .bind(doc_kind)
-                .bind(doc_id)
-                .execute(&mut *self)
-                .await?;
-            let rows: Vec<TermRow> = terms(text).into_iter().map(|t| TermRow { t }).collect();
-            if rows.is_empty() {
+        async fn index_units(&mut self, units: &[Unit<'_>]) -> Result<()> {
+            let engine = <Self as Backend>::ENGINE;
+            let batch = Batch::of(units);
+            if batch.is_empty() {
                 return Ok(());
             }
-            sqlx::query(sqlx::AssertSqlSafe(insert_terms_sql(<Self as Backend>::ENGINE)))
-                .bind(doc_kind)
-                .bind(doc_id)
-                .bind(json_param(&rows))
+            if engine == Engine::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(INDEX_LOCK).execute(&mut *self).await?;
+            }
+            let counts = json_param(&batch.counts());
+            let sql = format!(
+                "INSERT INTO search_vocab (term) SELECT j.t FROM {}
+                 WHERE NOT EXISTS (SELECT 1 FROM search_vocab v WHERE v.term = j.t)
+                 ON CONFLICT (term) DO NOTHING",
+                json_table::<TermCount>(engine, 1)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&counts).execute(&mut *self).await?;
+            sqlx::query(sqlx::AssertSqlSafe(add_counts_sql(engine, '+')))
+                .bind(&counts)
+                .execute(&mut *self)
+                .await?;
+            // In key order, so the engine fills each term's last page in one go.
+            let sql = format!(
+                "INSERT INTO search_postings (term_id, kind, unit_id)
+                 SELECT v.id, j.k, j.u FROM {} JOIN search_vocab v ON v.term = j.t
+                 ORDER BY 1, 2, 3",
+                json_table::<Posting>(engine, 1)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(json_param(&batch.postings()))
                 .execute(&mut *self)
                 .await?;
             Ok(())
+        }
+
+        async fn unindex_units(&mut self, units: &[Unit<'_>]) -> Result<()> {
+            let engine = <Self as Backend>::ENGINE;
+            let batch = Batch::of(units);
+            if batch.is_empty() {
+                return Ok(());
+            }
+            if engine == Engine::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(INDEX_LOCK).execute(&mut *self).await?;
+            }
+            let sql = format!(
+                "DELETE FROM search_postings WHERE (term_id, kind, unit_id) IN
+                     (SELECT v.id, j.k, j.u FROM {} JOIN search_vocab v ON v.term = j.t)",
+                json_table::<Posting>(engine, 1)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(json_param(&batch.postings()))
+                .execute(&mut *self)
+                .await?;
+            sqlx::query(sqlx::AssertSqlSafe(add_counts_sql(engine, '-')))
+                .bind(json_param(&batch.counts()))
+                .execute(&mut *self)
+                .await?;
+            Ok(())
+        }
+
+        async fn index_document(&mut self, doc_kind: &'static str, doc_id: i64, text: &str) -> Result<()> {
+            self.index_units(&[Unit { kind: doc_kind, id: doc_id, text }]).await
         }
     }
 }
@@ -110,8 +254,6 @@ crate::impl_for_connections! {
 /// Candidates come from the rarest terms until their postings add up to this many rows
 /// (and no more rows are read for them).
 const CANDIDATE_POSTINGS: i64 = 20_000;
-/// Document frequencies are counted up to this.
-const DF_CAP: i64 = 5_000;
 /// How many candidate units the SQL step hands to the ranking.
 const CANDIDATES: usize = 200;
 
@@ -119,6 +261,15 @@ const CANDIDATES: usize = 200;
 fn params(first: usize, n: usize) -> String {
     (first..first + n)
         .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Integers as an SQL list (kind codes and term ids: numbers, never text from outside).
+fn int_list(values: impl IntoIterator<Item = i64>) -> String {
+    values
+        .into_iter()
+        .map(|v| v.to_string())
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -131,30 +282,31 @@ impl Store {
             return Ok(Vec::new());
         }
         let kinds = scope.kinds();
-        let kind_p = params(1, kinds.len());
+        let kind_list = int_list(kinds.iter().copied());
 
-        // 1. How many units have each term (counted up to DF_CAP: beyond it a term is
-        // common and weighs next to nothing anyway), and how many units there are.
-        let sql = (0..terms.len())
-            .map(|i| {
-                format!(
-                    "SELECT CAST({i} AS BIGINT), COUNT(*) FROM (SELECT 1 AS one FROM search_terms
-                     WHERE term = ${} AND doc_kind IN ({kind_p}) LIMIT {DF_CAP}) t{i}",
-                    kinds.len() + i + 1
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
-        let df_rows: Vec<(i64, i64)> = read_db!(self, pool => {
+        // 1. The terms' ids and how many units of the scope have each.
+        let sql = format!(
+            "SELECT CAST(id AS BIGINT), term, CAST(questions AS BIGINT), CAST(policies AS BIGINT),
+                 CAST(passages AS BIGINT)
+             FROM search_vocab WHERE term IN ({})",
+            params(1, terms.len())
+        );
+        let vocab: Vec<(i64, String, i64, i64, i64)> = read_db!(self, pool => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-            for k in kinds { q = q.bind(*k); }
             for t in &terms { q = q.bind(t); }
             q.fetch_all(pool).await?
         });
+        let mut ids: Vec<Option<i64>> = vec![None; terms.len()];
         let mut df = vec![0u64; terms.len()];
-        for (i, n) in df_rows {
-            if let Some(slot) = usize::try_from(i).ok().and_then(|i| df.get_mut(i)) {
-                *slot = n.max(0) as u64;
+        for (id, term, q, p, b) in vocab {
+            let Some(i) = terms.iter().position(|t| *t == term) else {
+                continue;
+            };
+            let by_kind = [q, p, b];
+            let n: i64 = kinds.iter().map(|&k| by_kind[k as usize]).sum();
+            df[i] = n.max(0) as u64;
+            if n > 0 {
+                ids[i] = Some(id);
             }
         }
         let units = self.unit_count(scope).await?;
@@ -181,74 +333,55 @@ impl Store {
         }
         let weight_case: String = chosen
             .iter()
-            .enumerate()
-            .map(|(n, &i)| {
-                format!(
-                    " WHEN ${} THEN {:.6}",
-                    kinds.len() + n + 1,
-                    scorer.weights()[i]
-                )
-            })
+            .filter_map(|&i| ids[i].map(|id| format!(" WHEN {id} THEN {:.6}", scorer.weights()[i])))
             .collect();
         let sql = format!(
-            "SELECT doc_kind, doc_id FROM (SELECT doc_kind, doc_id, term FROM search_terms
-                 WHERE doc_kind IN ({kind_p}) AND term IN ({}) LIMIT {CANDIDATE_POSTINGS}) p
-             GROUP BY doc_kind, doc_id
-             ORDER BY SUM(CASE term{weight_case} ELSE 0 END) DESC, doc_id DESC
+            "SELECT CAST(kind AS BIGINT), unit_id FROM (SELECT kind, unit_id, term_id FROM search_postings
+                 WHERE term_id IN ({}) AND kind IN ({kind_list}) LIMIT {CANDIDATE_POSTINGS}) p
+             GROUP BY kind, unit_id
+             ORDER BY SUM(CASE term_id{weight_case} ELSE 0 END) DESC, unit_id DESC
              LIMIT {CANDIDATES}",
-            params(kinds.len() + 1, chosen.len())
+            int_list(chosen.iter().filter_map(|&i| ids[i]))
         );
-        let candidates: Vec<(String, i64)> = read_db!(self, pool => {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-            for k in kinds { q = q.bind(*k); }
-            for &i in &chosen { q = q.bind(&terms[i]); }
-            q.fetch_all(pool).await?
-        });
+        let candidates: Vec<(i64, i64)> = read_db!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?);
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
 
         // 3. Which query terms each candidate has: primary-key lookups, per kind.
-        let mut rows: Vec<(String, i64, String)> = Vec::new();
-        for kind in kinds {
-            let ids: Vec<i64> = candidates
+        let known: Vec<i64> = ids.iter().flatten().copied().collect();
+        let mut rows: Vec<(i64, i64, i64)> = Vec::new();
+        for &kind in kinds {
+            let units: Vec<i64> = candidates
                 .iter()
-                .filter(|c| c.0 == *kind)
+                .filter(|c| c.0 == kind)
                 .map(|c| c.1)
                 .collect();
-            if ids.is_empty() {
+            if units.is_empty() {
                 continue;
             }
-            let hint = match self.engine() {
-                Engine::Sqlite => " INDEXED BY sqlite_autoindex_search_terms_1",
-                Engine::Postgres => "",
-            };
             let sql = format!(
-                "SELECT doc_kind, doc_id, term FROM search_terms{hint}
-                 WHERE doc_kind = $1 AND doc_id IN ({}) AND term IN ({})",
-                params(2, ids.len()),
-                params(ids.len() + 2, terms.len())
+                "SELECT CAST(kind AS BIGINT), unit_id, CAST(term_id AS BIGINT) FROM search_postings
+                 WHERE term_id IN ({}) AND kind = {kind} AND unit_id IN ({})",
+                int_list(known.iter().copied()),
+                int_list(units)
             );
-            let mut got: Vec<(String, i64, String)> = read_db!(self, pool => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                q = q.bind(*kind);
-                for id in &ids { q = q.bind(id); }
-                for t in &terms { q = q.bind(t); }
-                q.fetch_all(pool).await?
-            });
+            let mut got: Vec<(i64, i64, i64)> = read_db!(self, pool =>
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?);
             rows.append(&mut got);
         }
-        let position: HashMap<&str, usize> = terms
+        let position: HashMap<i64, usize> = ids
             .iter()
             .enumerate()
-            .map(|(i, t)| (t.as_str(), i))
+            .filter_map(|(i, id)| id.map(|id| (id, i)))
             .collect();
-        let mut has: HashMap<(String, i64), Vec<bool>> = candidates
+        let mut has: HashMap<(i64, i64), Vec<bool>> = candidates
             .iter()
-            .map(|c| (c.clone(), vec![false; terms.len()]))
+            .map(|c| (*c, vec![false; terms.len()]))
             .collect();
-        for (kind, id, term) in rows {
-            if let (Some(v), Some(&i)) = (has.get_mut(&(kind, id)), position.get(term.as_str())) {
+        for (kind, unit, term) in rows {
+            if let (Some(v), Some(&i)) = (has.get_mut(&(kind, unit)), position.get(&term)) {
                 v[i] = true;
             }
         }
@@ -271,9 +404,9 @@ impl Store {
             let indexed = &has[c];
             let cover = scorer.coverage(indexed, &unit.text);
             let shared = indexed.iter().filter(|b| **b).count();
-            let (key, field) = match c.0.as_str() {
-                DOC_QUESTION => ((DOC_QUESTION, c.1), Field::Title),
-                DOC_POLICY => ((DOC_POLICY, c.1), Field::Title),
+            let (key, field) = match c.0 {
+                0 => ((DOC_QUESTION, c.1), Field::Title),
+                1 => ((DOC_POLICY, c.1), Field::Title),
                 _ => ((DOC_POLICY, unit.owner), Field::Body),
             };
             let d = docs.entry(key).or_insert(Doc {
@@ -332,10 +465,7 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
-    async fn unit_texts(
-        &self,
-        units: &[(String, i64)],
-    ) -> Result<HashMap<(String, i64), UnitText>> {
+    async fn unit_texts(&self, units: &[(i64, i64)]) -> Result<HashMap<(i64, i64), UnitText>> {
         let mut out = HashMap::new();
         for (kind, sql) in [
             (
@@ -351,6 +481,7 @@ impl Store {
                 "SELECT id, policy_id, start_char, text FROM policy_passages WHERE id IN",
             ),
         ] {
+            let kind = kind_code(kind);
             let ids: Vec<i64> = units.iter().filter(|u| u.0 == kind).map(|u| u.1).collect();
             if ids.is_empty() {
                 continue;
@@ -362,34 +493,42 @@ impl Store {
                 q.fetch_all(pool).await?
             });
             for (id, owner, start, text) in rows {
-                out.insert((kind.to_string(), id), UnitText { owner, start, text });
+                out.insert((kind, id), UnitText { owner, start, text });
             }
         }
         Ok(out)
     }
 
-    /// (Re)indexes one unit in its own transaction.
-    pub async fn index_document(&self, doc_kind: &str, doc_id: i64, text: &str) -> Result<()> {
-        crate::in_tx!(self, tx => tx.index_document(doc_kind, doc_id, text).await)?;
+    /// After a bulk load on PostgreSQL, what autovacuum would do in time: marks the new
+    /// pages all-visible (so candidates are read from the primary key alone) and gathers
+    /// statistics for the planner. Nothing to do on SQLite.
+    pub async fn vacuum_search_index(&self) -> Result<()> {
+        if let crate::Db::Postgres(pool) = &self.db {
+            sqlx::query("VACUUM (ANALYZE) search_postings, search_vocab, policy_passages")
+                .execute(pool)
+                .await?;
+        }
         Ok(())
     }
 
-    /// Rows of the search index and, where the engine tells, the bytes it takes (table and
-    /// indexes).
+    /// Postings of the search index and, where the engine tells, the bytes it takes
+    /// (postings and vocabulary, with their indexes).
     pub async fn search_index_size(&self) -> Result<(i64, Option<i64>)> {
         let (rows,): (i64,) = read_db!(self, pool =>
-            sqlx::query_as("SELECT COUNT(*) FROM search_terms").fetch_one(pool).await?);
+            sqlx::query_as("SELECT COUNT(*) FROM search_postings").fetch_one(pool).await?);
         let bytes: Option<i64> = match &self.read {
             crate::Db::Postgres(pool) => {
-                let (b,): (i64,) =
-                    sqlx::query_as("SELECT pg_total_relation_size('search_terms')::BIGINT")
-                        .fetch_one(pool)
-                        .await?;
+                let (b,): (i64,) = sqlx::query_as(
+                    "SELECT (pg_total_relation_size('search_postings')
+                             + pg_total_relation_size('search_vocab'))::BIGINT",
+                )
+                .fetch_one(pool)
+                .await?;
                 Some(b)
             }
             crate::Db::Sqlite(pool) => sqlx::query_as::<_, (i64,)>(
                 "SELECT SUM(pgsize) FROM dbstat WHERE name IN
-                 ('search_terms', 'sqlite_autoindex_search_terms_1', 'search_terms_term')",
+                 ('search_postings', 'search_vocab', 'sqlite_autoindex_search_vocab_1')",
             )
             .fetch_one(pool)
             .await

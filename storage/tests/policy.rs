@@ -11,6 +11,7 @@ on_both_engines!(
     only_admins_add_and_remove_documents,
     newest_documents_come_first_and_removal_is_complete,
     snippets_point_at_the_matching_passage,
+    removing_a_document_keeps_the_terms_it_shares,
 );
 
 async fn admin(store: &Store) -> i64 {
@@ -150,4 +151,53 @@ async fn snippets_point_at_the_matching_passage(store: Store) {
     // The title alone matches too, and its snippet is the title.
     let got = store.find_policies("社会救助实施办法", 5).await.unwrap();
     assert_eq!(got.len(), 1);
+}
+
+async fn removing_a_document_keeps_the_terms_it_shares(store: Store) {
+    let admin = admin(&store).await;
+    let kept = store
+        .add_policy(
+            doc(
+                "农村危房改造补助办法",
+                &"危房改造补助资金实行专款专用。".repeat(20),
+                admin,
+            ),
+            now(),
+        )
+        .await
+        .unwrap();
+    let alone = store.search_index_size().await.unwrap().0;
+    let gone = store
+        .add_policy(
+            doc(
+                "危房改造验收规程",
+                &"危房改造竣工后由乡镇组织验收。".repeat(20),
+                admin,
+            ),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.find_policies("危改 补助", 5).await.unwrap().len(), 1);
+    store.remove_policy(admin, gone.id).await.unwrap();
+    assert_eq!(store.search_index_size().await.unwrap().0, alone);
+    // The shared terms still find the other document, weighed as if the removed one had
+    // never been there.
+    let got = store.find_policies("危房改造", 5).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].policy.id, kept.id);
+    assert!(store.find_policies("竣工验收", 5).await.unwrap().is_empty());
+    // Adding it again indexes it again (no posting of the removed one is left to clash).
+    store
+        .add_policy(
+            doc(
+                "危房改造验收规程",
+                &"危房改造竣工后由乡镇组织验收。".repeat(20),
+                admin,
+            ),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.find_policies("竣工验收", 5).await.unwrap().len(), 1);
 }
