@@ -100,6 +100,8 @@ struct Groups {
     logs: group::Group<logs::QueuedLog, Recorded>,
     receipts: group::Group<sharing::ReceiptSent, ()>,
     answered: group::Group<i64, ()>,
+    /// Outcomes of deliveries (the sender's record of each send).
+    finished: group::Group<outbox::Finished, ()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -490,6 +492,13 @@ impl Store {
                             Err(e) => group::fail_all(e, reqs.len()),
                         }
                     }
+                })
+            },
+            finished: {
+                let store = bare.clone();
+                group::Group::spawn(move |reqs| {
+                    let store = store.clone();
+                    async move { store.finished_batch(reqs).await }
                 })
             },
         };
