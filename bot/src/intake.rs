@@ -16,7 +16,7 @@
 use crate::texts::{K, tr};
 use crate::{Ctx, HandlerError, Sender};
 use domain::config::Lang;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use storage::StorageError;
@@ -25,6 +25,7 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, Me, UpdateKind};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tracing::Instrument;
 
 /// What became of one update.
@@ -105,98 +106,65 @@ impl Intake {
         })
     }
 
-    /// Handles a batch: updates of one chat in order, chats side by side. Once an update of
-    /// a chat must be retried, the later ones of that chat wait too, so order holds.
-    pub(crate) async fn handle_batch(
-        self: &Arc<Self>,
-        updates: Vec<Update>,
-    ) -> Vec<(u32, Outcome)> {
+    /// Reads the claims of updates just received: one answered before is done at once, one
+    /// being handled by another instance waits (shared mode), the others are to be handled —
+    /// again, if claimed before.
+    async fn admit(&self, updates: Vec<Update>) -> Vec<Admitted> {
         let ids: Vec<i64> = updates.iter().map(|u| i64::from(u.id.0)).collect();
         let claims = match self.app.store.update_claims(&ids).await {
             Ok(claims) => claims,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read update claims; the batch waits");
+                tracing::warn!(error = %e, "cannot read update claims; the updates wait");
+                let mut out = Vec::with_capacity(updates.len());
                 for u in &updates {
                     self.on_storage_error(u, &e).await;
+                    out.push(Admitted::Finished(u.id.0, Outcome::Retry));
                 }
-                return updates.iter().map(|u| (u.id.0, Outcome::Retry)).collect();
+                return out;
             }
         };
-        let mut outcomes = Vec::with_capacity(updates.len());
-        let mut lanes: HashMap<i64, Vec<(Update, Redelivered)>> = HashMap::new();
-        let mut order = Vec::new();
         let now = self.app.clock.now();
-        for u in updates {
-            match claims.get(&i64::from(u.id.0)) {
+        updates
+            .into_iter()
+            .map(|u| match claims.get(&i64::from(u.id.0)) {
                 Some(c) if c.answered => {
                     tracing::debug!(update_id = u.id.0, "answered before; skipped");
-                    outcomes.push((u.id.0, Outcome::Done));
+                    Admitted::Finished(u.id.0, Outcome::Done)
                 }
                 Some(c) if self.shared && c.at > now - IN_PROGRESS => {
                     tracing::debug!(update_id = u.id.0, "being handled elsewhere; later");
-                    outcomes.push((u.id.0, Outcome::Retry));
+                    Admitted::Finished(u.id.0, Outcome::Retry)
                 }
-                claimed => {
-                    let key = lane_key(&u);
-                    if !lanes.contains_key(&key) {
-                        order.push(key);
-                    }
-                    let again = Redelivered::new(claimed.is_some());
-                    lanes.entry(key).or_default().push((u, again));
+                claimed => Admitted::Handle(Box::new(u), Redelivered::new(claimed.is_some())),
+            })
+            .collect()
+    }
+
+    /// Handles one update in a task of its own, so that a handler's panic (a bug) is caught:
+    /// its update then counts as done, so that one bad update cannot stop the bot; the panic
+    /// is in the log.
+    async fn handle_guarded(self: &Arc<Self>, update: Update, again: Redelivered) -> Outcome {
+        let id = update.id.0;
+        let me = self.clone();
+        match tokio::spawn(async move { me.handle(update, again).await }).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(error = %e, update_id = id, "a handler panicked; its update is dropped");
+                if let Err(e) = self.app.store.mark_answered_one(i64::from(id)).await {
+                    tracing::debug!(error = %e, "cannot mark the update answered");
                 }
+                Outcome::Done
             }
         }
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut lane_ids = HashMap::new();
-        for key in order {
-            let lane = lanes.remove(&key).unwrap_or_default();
-            let ids: Vec<u32> = lane.iter().map(|(u, _)| u.id.0).collect();
-            let me = self.clone();
-            let task = tasks.spawn(async move {
-                let mut done = Vec::with_capacity(lane.len());
-                let mut waiting = false;
-                for (u, again) in lane {
-                    let id = u.id.0;
-                    let outcome = if waiting {
-                        Outcome::Retry
-                    } else {
-                        me.handle(u, again).await
-                    };
-                    waiting = outcome == Outcome::Retry;
-                    done.push((id, outcome));
-                }
-                done
-            });
-            lane_ids.insert(task.id(), ids);
+    }
+
+    /// Handles one posted update (webhook).
+    async fn handle_posted(self: &Arc<Self>, update: Update) -> Outcome {
+        match self.admit(vec![update]).await.pop() {
+            Some(Admitted::Handle(u, again)) => self.handle_guarded(*u, again).await,
+            Some(Admitted::Finished(_, outcome)) => outcome,
+            None => Outcome::Done,
         }
-        let mut answered = Vec::new();
-        while let Some(lane) = tasks.join_next().await {
-            match lane {
-                Ok(lane) => {
-                    answered.extend(
-                        lane.iter()
-                            .filter(|(_, o)| *o == Outcome::Done)
-                            .map(|(id, _)| i64::from(*id)),
-                    );
-                    outcomes.extend(lane);
-                }
-                // A handler panicked: a bug. Its lane's updates count as done (and
-                // answered) so that one bad update cannot stop the bot; the panic is in
-                // the log.
-                Err(e) => {
-                    tracing::error!(error = %e, "a handler panicked; its updates are dropped");
-                    for id in lane_ids.remove(&e.id()).unwrap_or_default() {
-                        answered.push(i64::from(id));
-                        outcomes.push((id, Outcome::Done));
-                    }
-                }
-            }
-        }
-        // Best effort: without the mark a redelivery (only after a crash) answers again.
-        if let Err(e) = self.app.store.mark_answered(&answered).await {
-            tracing::warn!(error = %e, "cannot mark updates answered");
-        }
-        outcomes
     }
 
     /// Handles one update: who sent it, then the handler tree.
@@ -261,8 +229,8 @@ impl Intake {
         if outcome == Outcome::Done {
             telemetry::metrics().update_handled(kind, started.elapsed().as_secs_f64());
             // Marked at once (grouped with the others of the moment): a crash a moment
-            // later must not make Telegram's redelivery answer it again. Best effort: the
-            // batch's end marks it too.
+            // later must not make Telegram's redelivery answer it again. Best effort: without
+            // the mark, a redelivery (only after a crash) answers again.
             if let Err(e) = self.app.store.mark_answered_one(i64::from(id)).await {
                 tracing::debug!(error = %e, "cannot mark the update answered yet");
             }
@@ -386,77 +354,259 @@ pub(crate) fn update_kind(update: &Update) -> &'static str {
     }
 }
 
+/// Telegram hands out at most this many updates per `getUpdates`.
+const FETCH_LIMIT: usize = 100;
+
+/// With updates in hand and none finishing, fetch again this often anyway: an update in hand
+/// may take long (a large file), and other chats' updates must not wait for it.
+const RECHECK: Duration = Duration::from_millis(200);
+
+/// An update just received, as [`Intake::admit`] sorted it.
+enum Admitted {
+    Handle(Box<Update>, Redelivered),
+    Finished(u32, Outcome),
+}
+
 /// Long polling that confirms an update only once it and every update before it are done.
+///
+/// Fetching runs ahead of handling: the next `getUpdates` is sent while updates are being
+/// handled, with the oldest update not yet done as its offset, so it confirms nothing in
+/// hand; it brings what arrived meanwhile (and the updates in hand again, which are
+/// skipped). Updates of one chat run in order, chats side by side. An update that must be
+/// retried stays unconfirmed, so a later fetch brings it (and its chat's later ones) again.
 pub(crate) async fn poll(intake: Arc<Intake>, timeout: Duration, mut stop: watch::Receiver<bool>) {
+    type Fetch = tokio::task::JoinHandle<Result<Vec<Update>, RequestError>>;
     let bot = intake.bot.clone();
     if let Err(e) = bot.delete_webhook().await {
         tracing::warn!(error = %e, "cannot delete the webhook; getUpdates may be refused");
     }
-    // 0: no offset yet, Telegram starts from its oldest unconfirmed update.
-    let mut offset: u32 = 0;
-    // Updates at or above `offset` handled already (a retry fetches them again).
-    let mut done: HashSet<u32> = HashSet::new();
-    let mut pause = Duration::ZERO;
+    let mut window = Window::default();
+    let mut tasks: JoinSet<(i64, u32, Outcome)> = JoinSet::new();
+    let mut fetch: Option<Fetch> = None;
+    // Something finished or arrived since the last fetch was sent: another may bring more.
+    let mut progressed = true;
+    let mut fetch_pause = Duration::ZERO;
+    let mut retry_pause = Duration::ZERO;
+    let mut hold_until = tokio::time::Instant::now();
+    let mut stopping = *stop.borrow();
+    let start = |tasks: &mut JoinSet<_>, lane: i64, (u, again): (Update, Redelivered)| {
+        let intake = intake.clone();
+        tasks.spawn(async move {
+            let id = u.id.0;
+            (lane, id, intake.handle_guarded(u, again).await)
+        });
+    };
     loop {
-        if !pause.is_zero() {
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = stop.changed() => break,
+        if stopping {
+            if let Some(f) = fetch.take() {
+                f.abort();
+            }
+            if tasks.is_empty() {
+                break;
             }
         }
-        if *stop.borrow() {
-            break;
+        let now = tokio::time::Instant::now();
+        if fetch.is_none()
+            && !stopping
+            && now >= hold_until
+            && (progressed || tasks.is_empty())
+            && window.has_room()
+        {
+            progressed = false;
+            let mut req = bot
+                .get_updates()
+                .timeout(timeout.as_secs() as u32)
+                .allowed_updates(allowed_updates());
+            if let Some(offset) = window.offset() {
+                req = req.offset(offset as i32);
+            }
+            fetch = Some(tokio::spawn(req.send()));
         }
-        let mut req = bot
-            .get_updates()
-            .timeout(timeout.as_secs() as u32)
-            .allowed_updates(allowed_updates());
-        if offset != 0 {
-            req = req.offset(offset as i32);
-        }
-        let fetched = tokio::select! {
-            r = req.send() => r,
-            _ = stop.changed() => break,
+        let wake = if now < hold_until {
+            Some(hold_until)
+        } else if fetch.is_none() && !tasks.is_empty() {
+            Some(now + RECHECK)
+        } else {
+            None
         };
-        let updates = match fetched {
-            Ok(updates) => updates,
-            Err(e) => {
-                tracing::warn!(error = %e, "getUpdates failed; trying again");
-                pause = match e {
-                    RequestError::RetryAfter(s) => s.duration(),
-                    _ => next_pause(pause),
+        tokio::select! {
+            fetched = async { fetch.as_mut().expect("guarded by is_some").await }, if fetch.is_some() => {
+                fetch = None;
+                let updates = match fetched {
+                    Ok(Ok(updates)) => updates,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "getUpdates failed; trying again");
+                        fetch_pause = match e {
+                            RequestError::RetryAfter(s) => s.duration(),
+                            _ => next_pause(fetch_pause),
+                        };
+                        hold_until = tokio::time::Instant::now() + fetch_pause;
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "getUpdates task failed");
+                        continue;
+                    }
                 };
-                continue;
+                fetch_pause = Duration::ZERO;
+                let fresh = window.receive(updates);
+                if fresh.is_empty() {
+                    continue;
+                }
+                progressed = true;
+                for admitted in intake.admit(fresh).await {
+                    match admitted {
+                        Admitted::Handle(u, again) => {
+                            let lane = lane_key(&u);
+                            if let Some(next) = window.enqueue(lane, *u, again) {
+                                start(&mut tasks, lane, next);
+                            }
+                        }
+                        Admitted::Finished(id, outcome) => {
+                            if outcome == Outcome::Retry {
+                                hold(&mut retry_pause, &mut hold_until);
+                            }
+                            window.finish(None, id, outcome);
+                        }
+                    }
+                }
             }
-        };
-        let Some(last) = updates.last().map(|u| u.id.0) else {
-            pause = Duration::ZERO;
-            continue;
-        };
-        let ids: Vec<u32> = updates.iter().map(|u| u.id.0).collect();
-        let fresh: Vec<Update> = updates
-            .into_iter()
-            .filter(|u| !done.contains(&u.id.0))
-            .collect();
-        for (id, outcome) in intake.handle_batch(fresh).await {
-            if outcome != Outcome::Retry {
-                done.insert(id);
+            joined = tasks.join_next(), if !tasks.is_empty() => {
+                // Handlers run guarded: a join error is a cancelled task, at shutdown only.
+                let Some(Ok((lane, id, outcome))) = joined else { continue };
+                match outcome {
+                    Outcome::Retry => hold(&mut retry_pause, &mut hold_until),
+                    Outcome::Done | Outcome::Elsewhere => retry_pause = Duration::ZERO,
+                }
+                progressed = true;
+                if let Some(next) = window.finish(Some(lane), id, outcome) {
+                    start(&mut tasks, lane, next);
+                }
+            }
+            _ = tokio::time::sleep_until(wake.unwrap_or(now)), if wake.is_some() => {
+                progressed = true;
+            }
+            _ = stop.changed(), if !stopping => {
+                stopping = true;
             }
         }
-        let waiting = ids.iter().copied().filter(|id| !done.contains(id)).min();
-        offset = waiting.unwrap_or(last + 1);
-        done.retain(|id| *id >= offset);
-        pause = match waiting {
-            Some(_) => next_pause(pause),
-            None => Duration::ZERO,
-        };
     }
     // Confirms what was handled, so that a restart does not fetch it again.
-    if offset != 0 {
+    if let Some(offset) = window.offset() {
         let confirm = bot.get_updates().offset(offset as i32).limit(1).timeout(0);
         if let Err(e) = confirm.send().await {
             tracing::warn!(error = %e, "cannot confirm the last updates; a restart skips them");
         }
+    }
+}
+
+/// The updates fetched and not confirmed yet: what the poll loop knows between fetches.
+#[derive(Default)]
+struct Window {
+    /// The highest update id received.
+    last: Option<u32>,
+    /// Received and not done: in a lane (waiting or being handled), or to be fetched again.
+    unfinished: BTreeSet<u32>,
+    /// In a lane now: a fetch that brings one again skips it.
+    in_hand: HashSet<u32>,
+    /// Done, at or above the offset: fetches bring them again until the offset passes them.
+    done: HashSet<u32>,
+    /// Per chat, the updates waiting behind the one being handled.
+    lanes: HashMap<i64, VecDeque<(Update, Redelivered)>>,
+}
+
+impl Window {
+    /// The next fetch's offset: the oldest update not done (confirming everything before
+    /// it), or the one after the last received; `None` before the first update.
+    fn offset(&self) -> Option<u32> {
+        self.unfinished
+            .first()
+            .copied()
+            .or(self.last.map(|last| last + 1))
+    }
+
+    /// Whether a fetch can bring anything to handle: it brings the oldest updates at or
+    /// above the offset, and skips those in hand or done (updates to retry it brings again,
+    /// to be handled).
+    fn has_room(&self) -> bool {
+        self.in_hand.len() + self.done.len() < FETCH_LIMIT
+    }
+
+    /// The fetched updates not in hand or done already.
+    fn receive(&mut self, updates: Vec<Update>) -> Vec<Update> {
+        let fresh: Vec<Update> = updates
+            .into_iter()
+            .filter(|u| !self.in_hand.contains(&u.id.0) && !self.done.contains(&u.id.0))
+            .collect();
+        for u in &fresh {
+            self.unfinished.insert(u.id.0);
+            self.last = self.last.max(Some(u.id.0));
+        }
+        fresh
+    }
+
+    /// Puts an update in its chat's lane; returns it if the lane was idle (start it now).
+    fn enqueue(
+        &mut self,
+        lane: i64,
+        update: Update,
+        again: Redelivered,
+    ) -> Option<(Update, Redelivered)> {
+        self.in_hand.insert(update.id.0);
+        match self.lanes.get_mut(&lane) {
+            Some(waiting) => {
+                waiting.push_back((update, again));
+                None
+            }
+            None => {
+                self.lanes.insert(lane, VecDeque::new());
+                Some((update, again))
+            }
+        }
+    }
+
+    /// Records an outcome; for a handled update (`lane` given), returns the next of its lane
+    /// to start. A retry holds its lane: the later updates of the chat are fetched again
+    /// with it, and handled after it, in order.
+    fn finish(
+        &mut self,
+        lane: Option<i64>,
+        id: u32,
+        outcome: Outcome,
+    ) -> Option<(Update, Redelivered)> {
+        self.in_hand.remove(&id);
+        if outcome != Outcome::Retry {
+            self.unfinished.remove(&id);
+            self.done.insert(id);
+            if let Some(offset) = self.offset() {
+                self.done.retain(|d| *d >= offset);
+            }
+        }
+        let lane = lane?;
+        let waiting = self.lanes.get_mut(&lane)?;
+        let next = match outcome {
+            Outcome::Retry => {
+                for (u, _) in waiting.drain(..) {
+                    self.in_hand.remove(&u.id.0);
+                }
+                None
+            }
+            Outcome::Done | Outcome::Elsewhere => waiting.pop_front(),
+        };
+        if next.is_none() {
+            self.lanes.remove(&lane);
+        }
+        next
+    }
+}
+
+/// Holds fetching after a retry, the pause growing once per round of retries (not once per
+/// update: a hundred failing together are one failure of the database).
+fn hold(pause: &mut Duration, until: &mut tokio::time::Instant) {
+    let now = tokio::time::Instant::now();
+    if now >= *until {
+        *pause = next_pause(*pause);
+        *until = now + *pause;
     }
 }
 
@@ -532,9 +682,9 @@ pub(crate) async fn serve_webhook(
                 return StatusCode::OK;
             }
         };
-        match hook.intake.handle_batch(vec![update]).await.first() {
-            Some((_, Outcome::Retry)) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::OK,
+        match hook.intake.handle_posted(update).await {
+            Outcome::Retry => StatusCode::SERVICE_UNAVAILABLE,
+            Outcome::Done | Outcome::Elsewhere => StatusCode::OK,
         }
     }
 
@@ -605,5 +755,120 @@ mod tests {
             seen.push(p.as_millis());
         }
         assert_eq!(seen, [500, 1000, 2000, 2000, 2000, 2000]);
+    }
+
+    fn text(id: u32, chat: i64) -> Update {
+        let u: Update = serde_json::from_str(
+            &serde_json::json!({
+                "update_id": id,
+                "message": {
+                    "message_id": id,
+                    "date": 1_700_000_000,
+                    "chat": {"id": chat, "type": "private", "first_name": "甲"},
+                    "from": {"id": chat, "is_bot": false, "first_name": "甲"},
+                    "text": "今天走访了三户"
+                }
+            })
+            .to_string(),
+        )
+        .expect("a valid update");
+        assert!(matches!(u.kind, UpdateKind::Message(_)), "{u:?}");
+        u
+    }
+
+    fn ids(updates: &[Update]) -> Vec<u32> {
+        updates.iter().map(|u| u.id.0).collect()
+    }
+
+    /// Receives and enqueues, returning the ids to start now.
+    fn take(w: &mut Window, updates: Vec<Update>) -> Vec<u32> {
+        let mut started = Vec::new();
+        for u in w.receive(updates) {
+            let lane = lane_key(&u);
+            if let Some((u, _)) = w.enqueue(lane, u, Redelivered::default()) {
+                started.push(u.id.0);
+            }
+        }
+        started
+    }
+
+    #[test]
+    fn the_offset_passes_an_update_only_when_it_and_all_before_are_done() {
+        let mut w = Window::default();
+        assert_eq!(w.offset(), None);
+        // Chat 7 sent 1 and 3, chat 8 sent 2: 1 and 2 start, 3 waits behind 1.
+        assert_eq!(
+            take(&mut w, vec![text(1, 7), text(2, 8), text(3, 7)]),
+            [1, 2]
+        );
+        assert_eq!(w.offset(), Some(1));
+        // 2 done first: 1 still holds the offset.
+        assert!(w.finish(Some(8), 2, Outcome::Done).is_none());
+        assert_eq!(w.offset(), Some(1));
+        // A fetch now brings 1..3 again and a new 4: only 4 is fresh.
+        assert_eq!(
+            ids(&w.receive(vec![text(1, 7), text(2, 8), text(3, 7), text(4, 9)])),
+            [4]
+        );
+        let next = w.finish(Some(7), 1, Outcome::Done).map(|(u, _)| u.id.0);
+        assert_eq!(next, Some(3), "the chat's next update starts after it");
+        assert_eq!(w.offset(), Some(3));
+        w.finish(Some(7), 3, Outcome::Done);
+        w.finish(None, 4, Outcome::Done);
+        assert_eq!(w.offset(), Some(5));
+        assert!(w.done.is_empty() && w.in_hand.is_empty() && w.lanes.is_empty());
+    }
+
+    #[test]
+    fn a_retry_holds_its_chat_and_both_are_fetched_again_in_order() {
+        let mut w = Window::default();
+        assert_eq!(
+            take(&mut w, vec![text(10, 7), text(11, 7), text(12, 8)]),
+            [10, 12]
+        );
+        assert!(
+            w.finish(Some(7), 10, Outcome::Retry).is_none(),
+            "11 must wait for 10"
+        );
+        w.finish(Some(8), 12, Outcome::Done);
+        assert_eq!(w.offset(), Some(10));
+        // The next fetch brings 10 and 11 again, fresh, in order; 12 is skipped.
+        assert_eq!(
+            take(&mut w, vec![text(10, 7), text(11, 7), text(12, 8)]),
+            [10]
+        );
+        let next = w.finish(Some(7), 10, Outcome::Done).map(|(u, _)| u.id.0);
+        assert_eq!(next, Some(11));
+        w.finish(Some(7), 11, Outcome::Done);
+        assert_eq!(w.offset(), Some(13));
+    }
+
+    #[test]
+    fn no_fetch_while_the_known_updates_fill_what_one_fetch_brings() {
+        let mut w = Window::default();
+        let batch: Vec<Update> = (1..=FETCH_LIMIT as u32).map(|id| text(id, 7)).collect();
+        take(&mut w, batch);
+        assert!(!w.has_room());
+        w.finish(Some(7), 1, Outcome::Done);
+        assert!(w.has_room(), "the offset moved past the first");
+    }
+
+    #[test]
+    fn updates_to_retry_are_fetched_again_however_many() {
+        let mut w = Window::default();
+        // One chat each, all failing (the database away): none in hand, all to fetch again.
+        let batch: Vec<Update> = (1..=FETCH_LIMIT as u32)
+            .map(|id| text(id, i64::from(id)))
+            .collect();
+        assert_eq!(take(&mut w, batch.clone()).len(), FETCH_LIMIT);
+        for id in 1..=FETCH_LIMIT as u32 {
+            w.finish(Some(i64::from(id)), id, Outcome::Retry);
+        }
+        assert!(
+            w.has_room(),
+            "a full window of retries must not stop fetching"
+        );
+        assert_eq!(w.offset(), Some(1));
+        assert_eq!(take(&mut w, batch).len(), FETCH_LIMIT, "all handled again");
     }
 }
