@@ -217,7 +217,9 @@ async fn forward(
         out.insert(axum::http::header::CONTENT_TYPE, ct.clone());
     }
     let bytes = resp.bytes().await.unwrap_or_default();
-    if status.is_success() && path.ends_with("/sendMessage") {
+    // teloxide names the method in the path as `SendMessage`.
+    let method = path.rsplit('/').next().unwrap_or_default();
+    if status.is_success() && method.eq_ignore_ascii_case("sendMessage") {
         relay.sent.lock().unwrap().push(Instant::now());
     }
     (status, out, bytes)
@@ -257,7 +259,9 @@ async fn run_pair(n: usize, chats: i64, rate: u32, stop: Stop) -> Pair {
     // The first instance reaches PostgreSQL through a proxy that the `cut` mode cuts.
     let pg = proxy_target(&db.url);
     let proxy = TcpProxy::start(pg).await;
-    let first_url = db.url.replacen(&pg.to_string(), &proxy.addr().to_string(), 1);
+    let first_url = db
+        .url
+        .replacen(&pg.to_string(), &proxy.addr().to_string(), 1);
     let stores = [
         Store::connect(&first_url).await.unwrap(),
         Store::connect(&db.url).await.unwrap(),
@@ -280,9 +284,10 @@ async fn run_pair(n: usize, chats: i64, rate: u32, stop: Stop) -> Pair {
     let mut stopped = None;
     if stop != Stop::None {
         // Whichever sends, stop it once half is out.
+        let waited = Instant::now();
         let active = loop {
             let counts: Vec<usize> = relays.iter().map(|r| r.sent().len()).collect();
-            if counts[0] + counts[1] >= n / 2 {
+            if counts[0] + counts[1] >= n / 2 || waited.elapsed() > Duration::from_secs(600) {
                 break usize::from(counts[1] > counts[0]);
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -427,14 +432,19 @@ fn main() {
                 p.too_many,
                 p.rates[0],
                 p.rates[1],
-                p.gap.map(|g| format!("{g:.2}")).unwrap_or_else(|| "-".into()),
+                p.gap
+                    .map(|g| format!("{g:.2}"))
+                    .unwrap_or_else(|| "-".into()),
                 p.late,
                 p.duplicates
             );
             fractions.push(p.rate / f64::from(p.limit));
         }
         if rounds > 1 {
-            println!("median of {rounds} rounds: {:.3} of the limit", median(fractions));
+            println!(
+                "median of {rounds} rounds: {:.3} of the limit",
+                median(fractions)
+            );
         }
         return;
     }

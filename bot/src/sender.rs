@@ -375,7 +375,10 @@ fn prepare(app: &Ctx, items: Vec<OutboxItem>) -> Vec<Prepared> {
         .into_iter()
         .map(|item| {
             let (app, claimed) = (app.clone(), item.clone());
-            (item, tokio::spawn(async move { render(&app, &claimed).await }))
+            (
+                item,
+                tokio::spawn(async move { render(&app, &claimed).await }),
+            )
         })
         .collect()
 }
@@ -606,7 +609,11 @@ async fn hand_back_ahead(app: &Ctx, ahead: Option<Ahead>) {
         None => None,
     } {
         let now = Instant::now();
-        hand_back(app, items.into_iter().map(|(item, _)| (now, item)).collect()).await;
+        hand_back(
+            app,
+            items.into_iter().map(|(item, _)| (now, item)).collect(),
+        )
+        .await;
     }
 }
 

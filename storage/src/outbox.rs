@@ -476,7 +476,11 @@ mod tests {
                 .collect();
             let answers = store.finished_batch(done).await;
             assert!(answers.iter().all(|a| a.is_ok()), "{engine:?}: {answers:?}");
-            assert_eq!(store.outbox_counts().await.unwrap(), (1, 2, 2), "{engine:?}");
+            assert_eq!(
+                store.outbox_counts().await.unwrap(),
+                (1, 2, 2),
+                "{engine:?}"
+            );
             let sql = "SELECT sent_message_id, last_error FROM outbox ORDER BY id";
             let rows: Vec<(Option<i64>, Option<String>)> =
                 read_db!(store, pool => sqlx::query_as(sql).fetch_all(pool).await.unwrap());
@@ -488,7 +492,11 @@ mod tests {
             );
             // The retry is due at its time, not before, and its claim has ended.
             let early = store
-                .claim_outbox(retry_at - chrono::Duration::seconds(1), chrono::Duration::seconds(60), 10)
+                .claim_outbox(
+                    retry_at - chrono::Duration::seconds(1),
+                    chrono::Duration::seconds(60),
+                    10,
+                )
                 .await
                 .unwrap();
             assert!(early.is_empty(), "{engine:?}");
