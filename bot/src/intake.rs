@@ -111,7 +111,17 @@ impl Intake {
     /// again, if claimed before.
     async fn admit(&self, updates: Vec<Update>) -> Vec<Admitted> {
         let ids: Vec<i64> = updates.iter().map(|u| i64::from(u.id.0)).collect();
-        let claims = match self.app.store.update_claims(&ids).await {
+        let claims = match ids.as_slice() {
+            // A webhook post: grouped with the other posts of the moment.
+            &[id] => self
+                .app
+                .store
+                .update_claim(id)
+                .await
+                .map(|c| c.into_iter().map(|c| (id, c)).collect::<HashMap<_, _>>()),
+            _ => self.app.store.update_claims(&ids).await,
+        };
+        let claims = match claims {
             Ok(claims) => claims,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read update claims; the updates wait");
@@ -138,6 +148,17 @@ impl Intake {
                 claimed => Admitted::Handle(Box::new(u), Redelivered::new(claimed.is_some())),
             })
             .collect()
+    }
+
+    /// The newest update claimed before, 0 for none; `None` if it cannot be read.
+    async fn last_claimed(&self) -> Option<u32> {
+        match self.app.store.last_claimed_update().await {
+            Ok(last) => Some(last.map_or(0, |id| u32::try_from(id).unwrap_or(u32::MAX))),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the last claimed update");
+                None
+            }
+        }
     }
 
     /// Handles one update in a task of its own, so that a handler's panic (a bug) is caught:
@@ -229,11 +250,16 @@ impl Intake {
         if outcome == Outcome::Done {
             telemetry::metrics().update_handled(kind, started.elapsed().as_secs_f64());
             // Marked at once (grouped with the others of the moment): a crash a moment
-            // later must not make Telegram's redelivery answer it again. Best effort: without
-            // the mark, a redelivery (only after a crash) answers again.
-            if let Err(e) = self.app.store.mark_answered_one(i64::from(id)).await {
-                tracing::debug!(error = %e, "cannot mark the update answered yet");
-            }
+            // later must not make Telegram's redelivery answer it again. Not waited for:
+            // the answer is out, and the update may be confirmed before the mark commits
+            // (once confirmed, nothing delivers it again). Best effort: without the mark, a
+            // redelivery (only after a crash) answers again.
+            let store = self.app.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.mark_answered_one(i64::from(id)).await {
+                    tracing::debug!(error = %e, "cannot mark the update answered");
+                }
+            });
         }
         outcome
     }
@@ -381,6 +407,11 @@ pub(crate) async fn poll(intake: Arc<Intake>, timeout: Duration, mut stop: watch
         tracing::warn!(error = %e, "cannot delete the webhook; getUpdates may be refused");
     }
     let mut window = Window::default();
+    // Updates above this id were never claimed when the loop started, and in long polling
+    // no other instance handles updates: they need no claims read (one round trip less on
+    // every update's way), unless they were tried here and must be retried. `None` while
+    // it cannot be read: then every update's claim is read.
+    let mut claimed_before = intake.last_claimed().await;
     let mut tasks: JoinSet<(i64, u32, Outcome)> = JoinSet::new();
     let mut fetch: Option<Fetch> = None;
     // Something finished or arrived since the last fetch was sent: another may bring more.
@@ -454,7 +485,20 @@ pub(crate) async fn poll(intake: Arc<Intake>, timeout: Duration, mut stop: watch
                     continue;
                 }
                 progressed = true;
-                for admitted in intake.admit(fresh).await {
+                if claimed_before.is_none() {
+                    claimed_before = intake.last_claimed().await;
+                }
+                let (read, unclaimed): (Vec<Update>, Vec<Update>) =
+                    fresh.into_iter().partition(|u| {
+                        claimed_before.is_none_or(|c| u.id.0 <= c) || window.retried.contains(&u.id.0)
+                    });
+                let mut admitted = intake.admit(read).await;
+                admitted.extend(
+                    unclaimed
+                        .into_iter()
+                        .map(|u| Admitted::Handle(Box::new(u), Redelivered::new(false))),
+                );
+                for admitted in admitted {
                     match admitted {
                         Admitted::Handle(u, again) => {
                             let lane = lane_key(&u);
@@ -513,6 +557,8 @@ struct Window {
     done: HashSet<u32>,
     /// Per chat, the updates waiting behind the one being handled.
     lanes: HashMap<i64, VecDeque<(Update, Redelivered)>>,
+    /// Tried and to be tried again: a claim of it may have committed.
+    retried: HashSet<u32>,
 }
 
 impl Window {
@@ -529,7 +575,9 @@ impl Window {
     /// above the offset, and skips those in hand or done (updates to retry it brings again,
     /// to be handled).
     fn has_room(&self) -> bool {
-        self.in_hand.len() + self.done.len() < FETCH_LIMIT
+        let offset = self.offset().unwrap_or(0);
+        let done = self.done.iter().filter(|d| **d >= offset).count();
+        self.in_hand.len() + done < FETCH_LIMIT
     }
 
     /// The fetched updates not in hand or done already.
@@ -541,6 +589,11 @@ impl Window {
         for u in &fresh {
             self.unfinished.insert(u.id.0);
             self.last = self.last.max(Some(u.id.0));
+        }
+        // Forgotten only now, between fetches: a fetch sent before the offset passed an
+        // update brings it again, and it must still be known as done then.
+        if let Some(offset) = self.offset() {
+            self.done.retain(|d| *d >= offset);
         }
         fresh
     }
@@ -575,12 +628,12 @@ impl Window {
         outcome: Outcome,
     ) -> Option<(Update, Redelivered)> {
         self.in_hand.remove(&id);
-        if outcome != Outcome::Retry {
+        if outcome == Outcome::Retry {
+            self.retried.insert(id);
+        } else {
+            self.retried.remove(&id);
             self.unfinished.remove(&id);
             self.done.insert(id);
-            if let Some(offset) = self.offset() {
-                self.done.retain(|d| *d >= offset);
-            }
         }
         let lane = lane?;
         let waiting = self.lanes.get_mut(&lane)?;
@@ -816,6 +869,8 @@ mod tests {
         w.finish(Some(7), 3, Outcome::Done);
         w.finish(None, 4, Outcome::Done);
         assert_eq!(w.offset(), Some(5));
+        // A fetch sent before those were done brings them again: still skipped.
+        assert!(w.receive(vec![text(3, 7), text(4, 9)]).is_empty());
         assert!(w.done.is_empty() && w.in_hand.is_empty() && w.lanes.is_empty());
     }
 
@@ -830,6 +885,10 @@ mod tests {
             w.finish(Some(7), 10, Outcome::Retry).is_none(),
             "11 must wait for 10"
         );
+        assert!(
+            w.retried.contains(&10),
+            "its claim is read again when it comes back"
+        );
         w.finish(Some(8), 12, Outcome::Done);
         assert_eq!(w.offset(), Some(10));
         // The next fetch brings 10 and 11 again, fresh, in order; 12 is skipped.
@@ -841,6 +900,7 @@ mod tests {
         assert_eq!(next, Some(11));
         w.finish(Some(7), 11, Outcome::Done);
         assert_eq!(w.offset(), Some(13));
+        assert!(w.retried.is_empty());
     }
 
     #[test]

@@ -100,6 +100,7 @@ struct Groups {
     logs: group::Group<logs::QueuedLog, Recorded>,
     receipts: group::Group<sharing::ReceiptSent, ()>,
     answered: group::Group<i64, ()>,
+    claims: group::Group<i64, Option<updates::UpdateClaim>>,
     /// Outcomes of deliveries (the sender's record of each send).
     finished: group::Group<outbox::Finished, ()>,
 }
@@ -489,6 +490,18 @@ impl Store {
                     async move {
                         match store.mark_answered(&reqs).await {
                             Ok(()) => reqs.iter().map(|_| Ok(())).collect(),
+                            Err(e) => group::fail_all(e, reqs.len()),
+                        }
+                    }
+                })
+            },
+            claims: {
+                let store = bare.clone();
+                group::Group::spawn(move |reqs: Vec<i64>| {
+                    let store = store.clone();
+                    async move {
+                        match store.update_claims(&reqs).await {
+                            Ok(found) => reqs.iter().map(|id| Ok(found.get(id).copied())).collect(),
                             Err(e) => group::fail_all(e, reqs.len()),
                         }
                     }

@@ -89,6 +89,15 @@ impl Store {
             .collect())
     }
 
+    /// The claim of one update, read together with the others asked for meanwhile (one read
+    /// per group): webhook posts come one update each.
+    pub async fn update_claim(&self, update_id: i64) -> Result<Option<UpdateClaim>> {
+        match &self.groups {
+            Some(groups) => groups.claims.call(update_id).await,
+            None => Ok(self.update_claims(&[update_id]).await?.remove(&update_id)),
+        }
+    }
+
     /// Records that these updates were answered (or deliberately left unanswered), so that
     /// a redelivery of one of them is skipped rather than answered again.
     pub async fn mark_answered(&self, update_ids: &[i64]) -> Result<()> {
@@ -158,6 +167,14 @@ impl Store {
         let sql = "DELETE FROM processed_updates WHERE update_id = $1";
         write_db!(self, pool => sqlx::query(sql).bind(update_id).execute(pool).await?.rows_affected());
         Ok(())
+    }
+
+    /// The newest update ever claimed, if any (one read, at the start of long polling).
+    pub async fn last_claimed_update(&self) -> Result<Option<i64>> {
+        let sql = "SELECT MAX(update_id) FROM processed_updates";
+        let row: (Option<i64>,) =
+            read_db!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+        Ok(row.0)
     }
 
     /// Forgets claims older than `before`; Telegram never redelivers updates that old.

@@ -46,6 +46,7 @@ pub mod proxy;
 mod rate;
 mod server;
 pub mod updates;
+mod webhook;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -209,6 +210,16 @@ impl FakeTelegram {
         ids
     }
 
+    /// From now on, delivers queued updates like Telegram does to a bot with a webhook:
+    /// each posted to the URL of the last `setWebhook` with its secret token, posted again
+    /// (after 200 ms) on any answer but 2xx or a failed connection, and confirmed by a 2xx.
+    /// With `twice_every = Some(n)` every n-th update is posted twice at once, as Telegram does
+    /// when it gives up on a slow answer and delivers again. Updates queued before the first
+    /// `setWebhook` wait for it.
+    pub fn post_to_webhook(&self, twice_every: Option<usize>) {
+        webhook::spawn(Arc::downgrade(&self.inner.shared), twice_every);
+    }
+
     /// Updates not yet handed to the bot by getUpdates.
     pub fn pending_updates(&self) -> usize {
         let st = self.shared().lock();
@@ -223,7 +234,7 @@ impl FakeTelegram {
         let st = self.shared().lock();
         st.updates
             .iter()
-            .filter(|q| !q.dropped && q.id >= st.confirmed_below)
+            .filter(|q| !q.dropped && !q.confirmed && q.id >= st.confirmed_below)
             .count()
     }
 
@@ -480,6 +491,8 @@ impl State {
             update,
             delivered: false,
             dropped: false,
+            posting: false,
+            confirmed: false,
         });
         id
     }

@@ -1,5 +1,6 @@
 //! A TCP proxy on loopback that a test can cut, as a database going away would: every
-//! open connection is closed and new ones are closed at once until it is restored.
+//! open connection is closed and new ones are closed at once until it is restored. And a
+//! round-robin load balancer for several instances of the bot.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,5 +77,52 @@ impl Drop for TcpProxy {
     fn drop(&mut self) {
         self.accept.abort();
         self.cut();
+    }
+}
+
+/// A load balancer in front of several instances, balancing connections round-robin: a
+/// connection goes to the next backend that accepts it, so a dead instance is skipped.
+pub struct Balancer {
+    addr: SocketAddr,
+    accept: AbortHandle,
+}
+
+impl Balancer {
+    pub async fn start(backends: Vec<SocketAddr>) -> Balancer {
+        assert!(!backends.is_empty(), "a balancer needs a backend");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the balancer");
+        let addr = listener.local_addr().expect("balancer address");
+        let backends = Arc::new(backends);
+        let accept = tokio::spawn(async move {
+            let mut next = 0usize;
+            while let Ok((mut client, _)) = listener.accept().await {
+                let (backends, first) = (backends.clone(), next);
+                next += 1;
+                tokio::spawn(async move {
+                    for k in 0..backends.len() {
+                        let backend = backends[(first + k) % backends.len()];
+                        if let Ok(mut server) = TcpStream::connect(backend).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                            return;
+                        }
+                    }
+                    // None accepts: the client sees the connection closed.
+                });
+            }
+        })
+        .abort_handle();
+        Balancer { addr, accept }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        self.accept.abort();
     }
 }

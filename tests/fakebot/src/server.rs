@@ -36,6 +36,10 @@ pub(crate) struct Queued {
     pub(crate) delivered: bool,
     /// Filtered out by allowed_updates (never delivered).
     pub(crate) dropped: bool,
+    /// Being posted to the webhook (see `FakeTelegram::post_to_webhook`).
+    pub(crate) posting: bool,
+    /// A webhook post of it was answered 2xx.
+    pub(crate) confirmed: bool,
 }
 
 #[derive(Default)]
@@ -84,6 +88,7 @@ pub(crate) struct State {
     pub(crate) refusing: HashMap<i64, (u16, String)>,
     pub(crate) validate_formatting: bool,
     pub(crate) webhook_url: String,
+    pub(crate) webhook_secret: String,
     pub(crate) commands: HashMap<String, Value>,
 }
 
@@ -115,6 +120,7 @@ impl State {
             refusing: HashMap::new(),
             validate_formatting: true,
             webhook_url: String::new(),
+            webhook_secret: String::new(),
             commands: HashMap::new(),
         }
     }
@@ -938,6 +944,11 @@ impl State {
             "setWebhook" => {
                 self.webhook_url = body
                     .get("url")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                self.webhook_secret = body
+                    .get("secret_token")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
