@@ -13,7 +13,7 @@ use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, InputFile, MessageId, ParseMode, ReplyParameters};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument;
 
 const LEASE: chrono::Duration = chrono::Duration::seconds(60);
@@ -362,6 +362,46 @@ impl Leadership {
     }
 }
 
+/// A claimed item and its rendering, under way since the claim.
+type Prepared = (
+    OutboxItem,
+    JoinHandle<Result<Option<Rendered>, storage::StorageError>>,
+);
+
+/// Starts rendering each item at once: the pool runs their queries side by side, so that
+/// pacing never waits on one of them.
+fn prepare(app: &Ctx, items: Vec<OutboxItem>) -> Vec<Prepared> {
+    items
+        .into_iter()
+        .map(|item| {
+            let (app, claimed) = (app.clone(), item.clone());
+            (
+                item,
+                tokio::spawn(async move { render(&app, &claimed).await }),
+            )
+        })
+        .collect()
+}
+
+/// Claims up to `room` due items and starts rendering them; `true` if the outbox may hold
+/// more (the claim was full).
+async fn claim_and_prepare(app: &Ctx, room: i64) -> (Vec<Prepared>, bool) {
+    match app.store.claim_outbox(app.clock.now(), LEASE, room).await {
+        Ok(items) => {
+            let full = items.len() as i64 >= room;
+            (prepare(app, items), full)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the outbox");
+            (Vec::new(), false)
+        }
+    }
+}
+
+/// The next batch, claimed and rendering while the current one is paced, so that a batch's
+/// first send does not wait for the claim and the renders of its batch.
+type Ahead = JoinHandle<(Vec<Prepared>, bool)>;
+
 /// Runs until `stop` turns true. `wake` shortens the idle wait when new work is queued.
 /// Only the holder of the sender lease sends, so the limits hold for the bot as a whole;
 /// the other instances stand by and take over within seconds if it dies.
@@ -377,6 +417,7 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
     let mut in_flight = JoinSet::new();
     // Claimed items waiting for their chat's limit, with the moment they may go.
     let mut held: Vec<(Instant, OutboxItem)> = Vec::new();
+    let mut ahead: Option<Ahead> = None;
     let mut leadership = Leadership::new();
     loop {
         while in_flight.try_join_next().is_some() {}
@@ -390,6 +431,7 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
                     tracing::warn!(error = %e, "cannot take the sender lease; standing by");
                 }
                 hand_back(&app, std::mem::take(&mut held)).await;
+                hand_back_ahead(&app, ahead.take()).await;
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                     _ = stop.changed() => {}
@@ -398,15 +440,32 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
             }
         }
         let now = Instant::now();
-        let (mut batch, still): (Vec<_>, Vec<_>) = held.drain(..).partition(|(at, _)| *at <= now);
+        let (due, still): (Vec<_>, Vec<_>) = held.drain(..).partition(|(at, _)| *at <= now);
         held = still;
-        let room = BATCH - held.len() as i64 - batch.len() as i64;
-        if room > 0 {
-            match app.store.claim_outbox(app.clock.now(), LEASE, room).await {
-                Ok(items) => batch.extend(items.into_iter().map(|i| (now, i))),
-                Err(e) => tracing::warn!(error = %e, "cannot read the outbox"),
+        let mut batch = prepare(&app, due.into_iter().map(|(_, item)| item).collect());
+        let more = match ahead.take() {
+            Some(next) => match next.await {
+                Ok((items, more)) => {
+                    batch.extend(items);
+                    more
+                }
+                Err(e) => {
+                    // Its claims run out and a later round takes them.
+                    tracing::error!(error = %e, "claiming ahead panicked");
+                    false
+                }
+            },
+            None => {
+                let room = BATCH - held.len() as i64 - batch.len() as i64;
+                if room > 0 {
+                    let (items, more) = claim_and_prepare(&app, room).await;
+                    batch.extend(items);
+                    more
+                } else {
+                    false
+                }
             }
-        }
+        };
         if batch.is_empty() {
             let mut idle = match app.store.next_outbox_due().await {
                 Ok(Some(at)) => (at - app.clock.now())
@@ -425,94 +484,105 @@ pub async fn run(bot: Bot, app: Ctx, mut stop: watch::Receiver<bool>) {
             }
             continue;
         }
+        // A full claim says more is due: claim and render the next batch meanwhile.
+        let room = BATCH - held.len() as i64;
+        if more && room > 0 {
+            let app = app.clone();
+            ahead = Some(tokio::spawn(
+                async move { claim_and_prepare(&app, room).await },
+            ));
+        }
         let span = tracing::debug_span!("outbox_batch", items = batch.len());
         async {
-        // Rendering takes a query or two per item: all of the batch's are started at once
-        // (the pool runs them side by side), so that pacing never waits on one of them.
-        let mut renders: Vec<_> = batch
-            .iter()
-            .map(|(_, item)| {
-                let (app, item) = (app.clone(), item.clone());
-                tokio::spawn(async move { render(&app, &item).await })
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        for (_, item) in batch {
-            let Some(rendering) = renders.pop() else { break };
-            // A free slot first, so the moment recorded below is the moment of sending.
-            let Ok(permit) = slots.clone().acquire_owned().await else {
-                break;
-            };
-            let (chat_wait, _) = limiter.wait(item.chat_id, Instant::now());
-            if !chat_wait.is_zero() {
-                // This chat is at its limit: wait for it without holding up the others.
-                if chat_wait <= HOLD_AT_MOST {
-                    held.push((Instant::now() + chat_wait, item));
-                } else {
-                    let at =
-                        app.clock.now() + chrono::Duration::from_std(chat_wait).unwrap_or_default();
-                    if let Err(e) = app.store.defer_delivery(&item, at).await {
-                        tracing::warn!(error = %e, outbox_id = item.id, "cannot defer");
-                    }
-                }
-                continue;
-            }
-            // Rendered before taking the rate slot, so the slot's moment is the send's.
-            let rendered = match rendering.await {
-                Ok(Ok(Some(r))) => r,
-                other => {
-                    let error = match other {
-                        Ok(result) => result.err(),
-                        // A panic while rendering: a bug; the item goes the failed way.
-                        Err(e) => {
-                            tracing::error!(error = %e, outbox_id = item.id, "rendering panicked");
-                            None
+            for (item, rendering) in batch {
+                // A free slot first, so the moment recorded below is the moment of sending.
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    break;
+                };
+                let (chat_wait, _) = limiter.wait(item.chat_id, Instant::now());
+                if !chat_wait.is_zero() {
+                    // This chat is at its limit: wait for it without holding up the others.
+                    // Rendered again when it goes.
+                    rendering.abort();
+                    if chat_wait <= HOLD_AT_MOST {
+                        held.push((Instant::now() + chat_wait, item));
+                    } else {
+                        let at = app.clock.now()
+                            + chrono::Duration::from_std(chat_wait).unwrap_or_default();
+                        if let Err(e) = app.store.defer_delivery(&item, at).await {
+                            tracing::warn!(error = %e, outbox_id = item.id, "cannot defer");
                         }
-                    };
-                    let outcome = unrenderable(&app, &item, error);
-                    if let Err(e) = app
-                        .store
-                        .finish_delivery(&item, &outcome, app.clock.now())
-                        .await
-                    {
-                        tracing::warn!(error = %e, outbox_id = item.id, "cannot record delivery");
                     }
                     continue;
                 }
-            };
-            let (_, global_wait) = limiter.wait(item.chat_id, Instant::now());
-            if !global_wait.is_zero() {
-                tokio::time::sleep(global_wait).await;
+                // Rendered before taking the rate slot, so the slot's moment is the send's.
+                let rendered = match rendering.await {
+                    Ok(Ok(Some(r))) => r,
+                    other => {
+                        let error = match other {
+                            Ok(result) => result.err(),
+                            // A panic while rendering: a bug; the item goes the failed way.
+                            Err(e) => {
+                                tracing::error!(error = %e, outbox_id = item.id, "rendering panicked");
+                                None
+                            }
+                        };
+                        let outcome = unrenderable(&app, &item, error);
+                        if let Err(e) = app
+                            .store
+                            .finish_delivery(&item, &outcome, app.clock.now())
+                            .await
+                        {
+                            tracing::warn!(error = %e, outbox_id = item.id, "cannot record delivery");
+                        }
+                        continue;
+                    }
+                };
+                let (_, global_wait) = limiter.wait(item.chat_id, Instant::now());
+                if !global_wait.is_zero() {
+                    tokio::time::sleep(global_wait).await;
+                }
+                limiter.record(item.chat_id, Instant::now());
+                let (bot, app) = (bot.clone(), app.clone());
+                let span =
+                    tracing::info_span!("deliver", outbox_id = item.id, chat_id = item.chat_id);
+                in_flight.spawn(
+                    async move {
+                        let outcome = deliver(&bot, &app, &item, rendered).await;
+                        telemetry::metrics().sent(match outcome {
+                            Delivery::Sent { .. } => telemetry::Send::Sent,
+                            Delivery::Retry { .. } => telemetry::Send::Retried,
+                            Delivery::Failed { .. } | Delivery::Blocked { .. } => {
+                                telemetry::Send::Failed
+                            }
+                        });
+                        if let Delivery::Failed { error } | Delivery::Blocked { error } = &outcome {
+                            tracing::warn!(outbox_id = item.id, chat_id = item.chat_id, %error, "notification given up");
+                            crate::tutoring::on_given_up(&app, &item).await;
+                        }
+                        // Recorded together with the other sends that finish meanwhile (one
+                        // statement per group). A crash before the record stands is what
+                        // it always was: the claim runs out and the item goes again.
+                        if let Err(e) = app
+                            .store
+                            .finish_delivery(&item, &outcome, app.clock.now())
+                            .await
+                        {
+                            // The lease runs out and another round retries the item.
+                            tracing::warn!(error = %e, outbox_id = item.id, "cannot record delivery");
+                        }
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
             }
-            limiter.record(item.chat_id, Instant::now());
-            let (bot, app) = (bot.clone(), app.clone());
-            let span = tracing::info_span!("deliver", outbox_id = item.id, chat_id = item.chat_id);
-            in_flight.spawn(async move {
-                let outcome = deliver(&bot, &app, &item, rendered).await;
-                telemetry::metrics().sent(match outcome {
-                    Delivery::Sent { .. } => telemetry::Send::Sent,
-                    Delivery::Retry { .. } => telemetry::Send::Retried,
-                    Delivery::Failed { .. } | Delivery::Blocked { .. } => telemetry::Send::Failed,
-                });
-                if let Delivery::Failed { error } | Delivery::Blocked { error } = &outcome {
-                    tracing::warn!(outbox_id = item.id, chat_id = item.chat_id, %error, "notification given up");
-                    crate::tutoring::on_given_up(&app, &item).await;
-                }
-                if let Err(e) = app.store.finish_delivery(&item, &outcome, app.clock.now()).await {
-                    // The lease runs out and another round retries the item.
-                    tracing::warn!(error = %e, outbox_id = item.id, "cannot record delivery");
-                }
-                drop(permit);
-            }.instrument(span));
-        }
         }
         .instrument(span)
         .await;
     }
     // Give back what we hold, and let deliveries under way finish and be recorded.
     hand_back(&app, held).await;
+    hand_back_ahead(&app, ahead).await;
     while in_flight.join_next().await.is_some() {}
     if leadership.until.is_some()
         && let Err(e) = app.store.release_sender(&leadership.holder).await
@@ -529,6 +599,21 @@ async fn hand_back(app: &Ctx, held: Vec<(Instant, OutboxItem)>) {
             // Its lease runs out and the next sender takes it.
             tracing::warn!(error = %e, outbox_id = item.id, "cannot hand back a held item");
         }
+    }
+}
+
+/// The batch claimed ahead goes back too (its renderings are dropped).
+async fn hand_back_ahead(app: &Ctx, ahead: Option<Ahead>) {
+    if let Some(Ok((items, _))) = match ahead {
+        Some(next) => Some(next.await),
+        None => None,
+    } {
+        let now = Instant::now();
+        hand_back(
+            app,
+            items.into_iter().map(|(item, _)| (now, item)).collect(),
+        )
+        .await;
     }
 }
 

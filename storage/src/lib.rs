@@ -101,6 +101,8 @@ struct Groups {
     receipts: group::Group<sharing::ReceiptSent, ()>,
     answered: group::Group<i64, ()>,
     claims: group::Group<i64, Option<updates::UpdateClaim>>,
+    /// Outcomes of deliveries (the sender's record of each send).
+    finished: group::Group<outbox::Finished, ()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -503,6 +505,13 @@ impl Store {
                             Err(e) => group::fail_all(e, reqs.len()),
                         }
                     }
+                })
+            },
+            finished: {
+                let store = bare.clone();
+                group::Group::spawn(move |reqs| {
+                    let store = store.clone();
+                    async move { store.finished_batch(reqs).await }
                 })
             },
         };

@@ -1,7 +1,8 @@
 //! The outbox: notifications written in the same transaction as the change that causes
 //! them, then claimed and delivered by senders (any number of instances).
 
-use crate::{Engine, Result, Store, ms, read_db, write_db};
+use crate::group::fail_all;
+use crate::{Engine, JsonRow, Result, Store, json_param, json_table, ms, read_db, write_db};
 use chrono::{DateTime, TimeZone, Utc};
 use domain::notify::Notification;
 
@@ -39,6 +40,61 @@ pub enum Delivery {
     Blocked {
         error: String,
     },
+}
+
+/// A delivery's outcome waiting for its group's statement.
+pub(crate) struct Finished {
+    id: i64,
+    version: i64,
+    person_id: Option<i64>,
+    outcome: Delivery,
+    at: i64,
+}
+
+#[derive(serde::Serialize)]
+struct SentRow {
+    id: i64,
+    version: i64,
+    message_id: Option<i64>,
+    sent_ms: i64,
+}
+
+impl JsonRow for SentRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("id", "bigint"),
+        ("version", "bigint"),
+        ("message_id", "bigint"),
+        ("sent_ms", "bigint"),
+    ];
+}
+
+#[derive(serde::Serialize)]
+struct RetryRow {
+    id: i64,
+    version: i64,
+    due_ms: i64,
+    error: String,
+}
+
+impl JsonRow for RetryRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("id", "bigint"),
+        ("version", "bigint"),
+        ("due_ms", "bigint"),
+        ("error", "text"),
+    ];
+}
+
+#[derive(serde::Serialize)]
+struct FailedRow {
+    id: i64,
+    version: i64,
+    error: String,
+}
+
+impl JsonRow for FailedRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] =
+        &[("id", "bigint"), ("version", "bigint"), ("error", "text")];
 }
 
 pub(crate) trait OutboxTx {
@@ -165,56 +221,106 @@ impl Store {
             .collect())
     }
 
-    /// Records the outcome of delivering a claimed item.
+    /// Records the outcome of delivering a claimed item. Outcomes that arrive while a
+    /// batch of them is being written are written together next (one statement per kind of
+    /// outcome), so a busy sender pays a round trip per batch, not per message. Until the
+    /// record stands the row stays claimed: a crash in between means the claim runs out
+    /// and the item is sent again, as with a record of its own.
     pub async fn finish_delivery(
         &self,
         item: &OutboxItem,
         outcome: &Delivery,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        match outcome {
-            Delivery::Sent { message_id } => {
-                // If the row was re-queued while we sent (another album part), stay pending
-                // so the next round edits the message we just sent.
-                let sql = "UPDATE outbox SET
-                        sent_message_id = COALESCE($1, sent_message_id), sent_at = $2,
-                        locked_until = NULL,
-                        status = CASE WHEN version = $3 THEN 'sent' ELSE status END
-                    WHERE id = $4";
-                write_db!(self, pool => sqlx::query(sql)
-                    .bind(*message_id)
-                    .bind(ms(now))
-                    .bind(item.version)
-                    .bind(item.id)
-                    .execute(pool)
-                    .await?
-                    .rows_affected());
-            }
-            Delivery::Retry { at, error } => {
-                // A re-queue since the claim keeps its own time; the lease ends either way.
-                let sql = "UPDATE outbox SET
-                        not_before = CASE WHEN version = $1 THEN $2 ELSE not_before END,
-                        locked_until = NULL, last_error = $3
-                    WHERE id = $4";
-                write_db!(self, pool => sqlx::query(sql)
-                    .bind(item.version)
-                    .bind(ms(*at))
-                    .bind(error)
-                    .bind(item.id)
-                    .execute(pool)
-                    .await?
-                    .rows_affected());
-            }
-            Delivery::Failed { error } | Delivery::Blocked { error } => {
-                let sql = "UPDATE outbox SET
-                        status = CASE WHEN version = $1 THEN 'failed' ELSE status END,
-                        locked_until = NULL, last_error = $2
-                    WHERE id = $3";
-                write_db!(self, pool => sqlx::query(sql).bind(item.version).bind(error).bind(item.id).execute(pool).await?.rows_affected());
-                if let (Delivery::Blocked { .. }, Some(person_id)) = (outcome, item.person_id) {
-                    self.set_unreachable(person_id, true).await?;
+        let done = Finished {
+            id: item.id,
+            version: item.version,
+            person_id: item.person_id,
+            outcome: outcome.clone(),
+            at: ms(now),
+        };
+        match &self.groups {
+            Some(groups) => groups.finished.call(done).await,
+            None => self.record_finished(std::slice::from_ref(&done)).await,
+        }
+    }
+
+    pub(crate) async fn finished_batch(&self, reqs: Vec<Finished>) -> Vec<Result<()>> {
+        match self.record_finished(&reqs).await {
+            Ok(()) => reqs.iter().map(|_| Ok(())).collect(),
+            Err(e) => fail_all(e, reqs.len()),
+        }
+    }
+
+    async fn record_finished(&self, done: &[Finished]) -> Result<()> {
+        let (mut sent, mut retry, mut failed, mut blocked) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for d in done {
+            match &d.outcome {
+                Delivery::Sent { message_id } => sent.push(SentRow {
+                    id: d.id,
+                    version: d.version,
+                    message_id: *message_id,
+                    sent_ms: d.at,
+                }),
+                Delivery::Retry { at, error } => retry.push(RetryRow {
+                    id: d.id,
+                    version: d.version,
+                    due_ms: ms(*at),
+                    error: error.clone(),
+                }),
+                Delivery::Failed { error } | Delivery::Blocked { error } => {
+                    failed.push(FailedRow {
+                        id: d.id,
+                        version: d.version,
+                        error: error.clone(),
+                    });
+                    if let (Delivery::Blocked { .. }, Some(person)) = (&d.outcome, d.person_id) {
+                        blocked.push(person);
+                    }
                 }
             }
+        }
+        let engine = self.engine();
+        if !sent.is_empty() {
+            // If the row was re-queued while we sent (another album part), stay pending so
+            // the next round edits the message we just sent.
+            let sql = format!(
+                "UPDATE outbox SET
+                    sent_message_id = COALESCE(j.message_id, outbox.sent_message_id),
+                    sent_at = j.sent_ms, locked_until = NULL,
+                    status = CASE WHEN outbox.version = j.version THEN 'sent' ELSE outbox.status END
+                 FROM {} WHERE outbox.id = j.id",
+                json_table::<SentRow>(engine, 1)
+            );
+            write_db!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(json_param(&sent)).execute(pool).await?.rows_affected());
+        }
+        if !retry.is_empty() {
+            // A re-queue since the claim keeps its own time; the lease ends either way.
+            let sql = format!(
+                "UPDATE outbox SET
+                    not_before = CASE WHEN outbox.version = j.version THEN j.due_ms ELSE outbox.not_before END,
+                    locked_until = NULL, last_error = j.error
+                 FROM {} WHERE outbox.id = j.id",
+                json_table::<RetryRow>(engine, 1)
+            );
+            write_db!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(json_param(&retry)).execute(pool).await?.rows_affected());
+        }
+        if !failed.is_empty() {
+            let sql = format!(
+                "UPDATE outbox SET
+                    status = CASE WHEN outbox.version = j.version THEN 'failed' ELSE outbox.status END,
+                    locked_until = NULL, last_error = j.error
+                 FROM {} WHERE outbox.id = j.id",
+                json_table::<FailedRow>(engine, 1)
+            );
+            write_db!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(json_param(&failed)).execute(pool).await?.rows_affected());
+        }
+        for person in blocked {
+            self.set_unreachable(person, true).await?;
         }
         Ok(())
     }
@@ -310,5 +416,95 @@ impl Store {
         let row: (i64, i64, i64) =
             read_db!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
         Ok(row)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{ENGINES, TestDb};
+
+    /// One group of outcomes of every kind, written by one statement per kind.
+    #[tokio::test]
+    async fn one_group_records_each_kind_of_outcome() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap();
+        for engine in ENGINES {
+            let db = TestDb::new(engine).await;
+            let store = &db.store;
+            let roster = "name,phone,roles,unit,topics\n张三,13800000001,cadre,贵阳市/乌当区,\n";
+            let topics = domain::config::Config::default().tutoring.topics;
+            let entries = domain::roster::parse(roster, &topics).unwrap();
+            store.import_roster(&entries, now).await.unwrap();
+            let person = store.person_by_phone("13800000001").await.unwrap().unwrap();
+            let n = Notification::LogReceipt { log_id: 1 };
+            let items: Vec<_> = (1..=5)
+                .map(|chat| (chat, (chat == 5).then_some(person.id), n.clone()))
+                .collect();
+            store.notify(&items, now, now).await.unwrap();
+            let claimed = store
+                .claim_outbox(now, chrono::Duration::seconds(60), 10)
+                .await
+                .unwrap();
+            assert_eq!(claimed.len(), 5);
+            let retry_at = now + chrono::Duration::seconds(10);
+            let outcomes = [
+                Delivery::Sent {
+                    message_id: Some(77),
+                },
+                Delivery::Sent { message_id: None },
+                Delivery::Retry {
+                    at: retry_at,
+                    error: "429 «稍后»".into(),
+                },
+                Delivery::Failed {
+                    error: "bad request".into(),
+                },
+                Delivery::Blocked {
+                    error: "blocked".into(),
+                },
+            ];
+            let done: Vec<_> = claimed
+                .iter()
+                .zip(&outcomes)
+                .map(|(item, outcome)| Finished {
+                    id: item.id,
+                    version: item.version,
+                    person_id: item.person_id,
+                    outcome: outcome.clone(),
+                    at: ms(now),
+                })
+                .collect();
+            let answers = store.finished_batch(done).await;
+            assert!(answers.iter().all(|a| a.is_ok()), "{engine:?}: {answers:?}");
+            assert_eq!(
+                store.outbox_counts().await.unwrap(),
+                (1, 2, 2),
+                "{engine:?}"
+            );
+            let sql = "SELECT sent_message_id, last_error FROM outbox ORDER BY id";
+            let rows: Vec<(Option<i64>, Option<String>)> =
+                read_db!(store, pool => sqlx::query_as(sql).fetch_all(pool).await.unwrap());
+            assert_eq!(rows[0].0, Some(77), "{engine:?}");
+            assert_eq!(rows[2].1.as_deref(), Some("429 «稍后»"), "{engine:?}");
+            assert!(
+                store.person(person.id).await.unwrap().unwrap().unreachable,
+                "{engine:?}: the blocked one's person is unreachable"
+            );
+            // The retry is due at its time, not before, and its claim has ended.
+            let early = store
+                .claim_outbox(
+                    retry_at - chrono::Duration::seconds(1),
+                    chrono::Duration::seconds(60),
+                    10,
+                )
+                .await
+                .unwrap();
+            assert!(early.is_empty(), "{engine:?}");
+            let due = store
+                .claim_outbox(retry_at, chrono::Duration::seconds(60), 10)
+                .await
+                .unwrap();
+            assert_eq!(due.len(), 1, "{engine:?}");
+        }
     }
 }
