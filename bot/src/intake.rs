@@ -383,6 +383,9 @@ pub(crate) fn update_kind(update: &Update) -> &'static str {
 /// Telegram hands out at most this many updates per `getUpdates`.
 const FETCH_LIMIT: usize = 100;
 
+/// A fetch with updates in hand is sent only when this many new ones can come with it.
+const MIN_ROOM: usize = FETCH_LIMIT / 4;
+
 /// With updates in hand and none finishing, fetch again this often anyway: an update in hand
 /// may take long (a large file), and other chats' updates must not wait for it.
 const RECHECK: Duration = Duration::from_millis(200);
@@ -574,10 +577,13 @@ impl Window {
     /// Whether a fetch can bring anything to handle: it brings the oldest updates at or
     /// above the offset, and skips those in hand or done (updates to retry it brings again,
     /// to be handled).
+    ///
+    /// A fetch brings the known ones again (Telegram's answer and our parsing of it cost per
+    /// update), so it waits until at least [`MIN_ROOM`] new ones can come.
     fn has_room(&self) -> bool {
         let offset = self.offset().unwrap_or(0);
         let done = self.done.iter().filter(|d| **d >= offset).count();
-        self.in_hand.len() + done < FETCH_LIMIT
+        self.in_hand.len() + done + MIN_ROOM <= FETCH_LIMIT
     }
 
     /// The fetched updates not in hand or done already.
@@ -909,8 +915,12 @@ mod tests {
         let batch: Vec<Update> = (1..=FETCH_LIMIT as u32).map(|id| text(id, 7)).collect();
         take(&mut w, batch);
         assert!(!w.has_room());
-        w.finish(Some(7), 1, Outcome::Done);
-        assert!(w.has_room(), "the offset moved past the first");
+        for id in 1..MIN_ROOM as u32 {
+            w.finish(Some(7), id, Outcome::Done);
+        }
+        assert!(!w.has_room(), "a fetch would bring too few new ones");
+        w.finish(Some(7), MIN_ROOM as u32, Outcome::Done);
+        assert!(w.has_room(), "the offset moved past enough of them");
     }
 
     #[test]
