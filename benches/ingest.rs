@@ -143,7 +143,8 @@ struct Measured {
     /// Replies that were not receipts (e.g. "not recorded, send again").
     wrong: Vec<String>,
     /// Mean batch sizes (sender lookups, recorded logs), for the bot.
-    batches: Option<(f64, f64)>,
+    /// Per storage group: (name, mean batch, batches, share of the measured time busy).
+    batches: Option<Vec<(&'static str, f64, u64, f64)>>,
 }
 
 impl Measured {
@@ -461,13 +462,22 @@ async fn run(target: Target, s: &Settings) -> Measured {
             if s.warmup > 0 {
                 drive(&fake, &mut feed, &users, s.warmup, target).await;
             }
-            let before = db.store.group_stats();
+            let before = db.store.all_group_stats();
             let mut m = drive(&fake, &mut feed, &users, s.logs, target).await;
-            let after = db.store.group_stats();
-            let mean = |b: storage::GroupStats, a: storage::GroupStats| {
-                (a.requests - b.requests) as f64 / (a.batches - b.batches).max(1) as f64
-            };
-            m.batches = Some((mean(before.0, after.0), mean(before.1, after.1)));
+            let after = db.store.all_group_stats();
+            let wall = m.elapsed.as_micros().max(1) as f64;
+            m.batches = Some(
+                before
+                    .iter()
+                    .zip(&after)
+                    .map(|((name, b), (_, a))| {
+                        let batches = a.batches - b.batches;
+                        let mean = (a.requests - b.requests) as f64 / batches.max(1) as f64;
+                        let busy = (a.busy_micros - b.busy_micros) as f64 / wall;
+                        (*name, mean, batches, busy)
+                    })
+                    .collect(),
+            );
             service.stop().await;
             db.store.close().await;
             drop(db);
@@ -532,11 +542,15 @@ fn print_table(s: &Settings, results: &[Measured]) {
     }
     println!();
     for m in results {
-        if let Some((admit, logs)) = m.batches {
-            println!(
-                "{}: mean batch {admit:.1} sender lookups, {logs:.1} logs recorded",
-                m.target.name()
-            );
+        if let Some(groups) = &m.batches {
+            let groups: Vec<String> = groups
+                .iter()
+                .filter(|g| g.2 > 0)
+                .map(|(name, mean, batches, busy)| {
+                    format!("{name} {mean:.1} × {batches} ({:.0}% busy)", busy * 100.0)
+                })
+                .collect();
+            println!("{}: mean batch {}", m.target.name(), groups.join(", "));
         }
     }
     for m in results {

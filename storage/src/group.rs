@@ -27,6 +27,7 @@ pub(crate) struct Group<Req, Resp> {
 struct Counters {
     batches: AtomicU64,
     requests: AtomicU64,
+    busy_micros: AtomicU64,
 }
 
 /// How much grouping happened: `requests / batches` is the mean batch size.
@@ -34,6 +35,8 @@ struct Counters {
 pub struct GroupStats {
     pub batches: u64,
     pub requests: u64,
+    /// Time spent running batches: against the wall clock, how busy the worker was.
+    pub busy_micros: u64,
 }
 
 impl<Req: Send + 'static, Resp: Send + 'static> Group<Req, Resp> {
@@ -54,7 +57,12 @@ impl<Req: Send + 'static, Resp: Send + 'static> Group<Req, Resp> {
                 let n = reqs.len();
                 counters.batches.fetch_add(1, Ordering::Relaxed);
                 counters.requests.fetch_add(n as u64, Ordering::Relaxed);
+                let started = std::time::Instant::now();
                 let mut answers = run(reqs).await.into_iter();
+                let busy = started.elapsed().as_micros();
+                counters
+                    .busy_micros
+                    .fetch_add(u64::try_from(busy).unwrap_or(u64::MAX), Ordering::Relaxed);
                 for waiter in waiters {
                     let answer = answers.next().unwrap_or_else(|| {
                         // A bug in `run`, not a database state: say so rather than hang.
@@ -73,6 +81,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Group<Req, Resp> {
         GroupStats {
             batches: self.stats.batches.load(Ordering::Relaxed),
             requests: self.stats.requests.load(Ordering::Relaxed),
+            busy_micros: self.stats.busy_micros.load(Ordering::Relaxed),
         }
     }
 
@@ -124,13 +133,9 @@ mod tests {
         }
         let n = batches.load(Ordering::SeqCst);
         assert!(n < 100, "100 concurrent requests took {n} batches");
-        assert_eq!(
-            group.stats(),
-            GroupStats {
-                batches: n as u64,
-                requests: 100
-            }
-        );
+        let stats = group.stats();
+        assert_eq!((stats.batches, stats.requests), (n as u64, 100));
+        assert!(stats.busy_micros >= n as u64 * 20_000, "{stats:?}");
     }
 
     #[tokio::test]

@@ -98,8 +98,8 @@ pub struct Store {
 struct Groups {
     senders: group::Group<i64, Option<Person>>,
     logs: group::Group<logs::QueuedLog, Recorded>,
-    receipts: group::Group<sharing::ReceiptSent, ()>,
-    answered: group::Group<i64, ()>,
+    /// Receipts remembered and updates marked answered: one write per batch.
+    marks: group::Group<updates::Mark, ()>,
     claims: group::Group<i64, Option<updates::UpdateClaim>>,
     /// Outcomes of deliveries (the sender's record of each send).
     finished: group::Group<outbox::Finished, ()>,
@@ -476,23 +476,11 @@ impl Store {
                     async move { store.record_log_batch(reqs).await }
                 })
             },
-            receipts: {
+            marks: {
                 let store = bare.clone();
                 group::Group::spawn(move |reqs| {
                     let store = store.clone();
-                    async move { store.receipts_batch(reqs).await }
-                })
-            },
-            answered: {
-                let store = bare.clone();
-                group::Group::spawn(move |reqs: Vec<i64>| {
-                    let store = store.clone();
-                    async move {
-                        match store.mark_answered(&reqs).await {
-                            Ok(()) => reqs.iter().map(|_| Ok(())).collect(),
-                            Err(e) => group::fail_all(e, reqs.len()),
-                        }
-                    }
+                    async move { store.marks_batch(reqs).await }
                 })
             },
             claims: {
@@ -526,6 +514,20 @@ impl Store {
         match &self.groups {
             Some(g) => (g.senders.stats(), g.logs.stats()),
             None => Default::default(),
+        }
+    }
+
+    /// Every group's figures so far, by name (for benchmarks: where the time goes).
+    pub fn all_group_stats(&self) -> Vec<(&'static str, GroupStats)> {
+        match &self.groups {
+            Some(g) => vec![
+                ("sender lookups", g.senders.stats()),
+                ("logs", g.logs.stats()),
+                ("receipts and answered marks", g.marks.stats()),
+                ("claim reads", g.claims.stats()),
+                ("send outcomes", g.finished.stats()),
+            ],
+            None => Vec::new(),
         }
     }
 

@@ -265,11 +265,12 @@ impl Store {
             json_table::<FileRow>(engine, 1)
         );
         // The months' days are read inside the transaction, on the connection that has
-        // just written them: a read on another connection would re-read those pages.
+        // just written them: a read on another connection would re-read those pages. From
+        // `log_days` (kept by a trigger on `logs`): one row per day, not one per log.
         let days_sql = format!(
-            "SELECT DISTINCT l.person_id, l.day FROM {}
-             JOIN logs l ON l.person_id = j.pid AND l.day >= j.first AND l.day <= j.last
-             ORDER BY l.person_id, l.day",
+            "SELECT d.person_id, d.day FROM {}
+             JOIN log_days d ON d.person_id = j.pid AND d.day >= j.first AND d.day <= j.last
+             ORDER BY d.person_id, d.day",
             json_table::<MonthRange>(engine, 1)
         );
         let claims: Vec<Claim> = logs
@@ -306,10 +307,12 @@ impl Store {
             let mut ids = Vec::with_capacity(kept.len());
             let mut days: Vec<(i64, NaiveDate)> = Vec::new();
             if !kept.is_empty() {
-                let counts: Vec<SeqCount> = per_person
+                let mut counts: Vec<SeqCount> = per_person
                     .iter()
                     .map(|(&pid, &n)| SeqCount { pid, n })
                     .collect();
+                // People's rows in one order for every batch (batches may overlap).
+                counts.sort_unstable_by_key(|c| c.pid);
                 let last: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(seq_sql))
                     .bind(json_param(&counts))
                     .fetch_all(&mut *tx)

@@ -85,18 +85,23 @@ fn share_key(log_id: i64) -> String {
     format!("share:{log_id}")
 }
 
+/// Remembers `$param`'s receipts (a JSON array of [`ReceiptSent`]).
+pub(crate) fn receipts_sql(engine: crate::Engine, param: usize) -> String {
+    format!(
+        "INSERT INTO log_receipts (chat_id, message_id, log_id)
+         SELECT chat_id, message_id, log_id FROM {} WHERE true
+         ON CONFLICT (chat_id, message_id) DO NOTHING",
+        json_table::<ReceiptSent>(engine, param)
+    )
+}
+
 impl Store {
     /// Records sent receipts (a batch: receipts are sent on the hot path).
     pub async fn record_receipts(&self, receipts: &[ReceiptSent]) -> Result<()> {
         if receipts.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "INSERT INTO log_receipts (chat_id, message_id, log_id)
-             SELECT chat_id, message_id, log_id FROM {} WHERE true
-             ON CONFLICT (chat_id, message_id) DO NOTHING",
-            json_table::<ReceiptSent>(self.engine(), 1)
-        );
+        let sql = receipts_sql(self.engine(), 1);
         crate::write_db!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(json_param(receipts))
             .execute(pool)
@@ -109,15 +114,8 @@ impl Store {
     /// batch: receipts are the hot path's answers).
     pub async fn record_receipt(&self, r: ReceiptSent) -> Result<()> {
         match &self.groups {
-            Some(groups) => groups.receipts.call(r).await,
+            Some(groups) => groups.marks.call(crate::updates::Mark::Receipt(r)).await,
             None => self.record_receipts(&[r]).await,
-        }
-    }
-
-    pub(crate) async fn receipts_batch(&self, reqs: Vec<ReceiptSent>) -> Vec<Result<()>> {
-        match self.record_receipts(&reqs).await {
-            Ok(()) => reqs.iter().map(|_| Ok(())).collect(),
-            Err(e) => crate::group::fail_all(e, reqs.len()),
         }
     }
 

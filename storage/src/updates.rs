@@ -4,7 +4,7 @@
 
 use crate::group::fail_all;
 use crate::people::{PERSON_SELECT, PersonRow};
-use crate::{JsonRow, Person, Result, Store, json_param, json_table, ms, read_db, write_db};
+use crate::{JsonRow, Person, Result, Store, in_tx, json_param, json_table, ms, read_db, write_db};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -31,6 +31,21 @@ pub(crate) fn claim_many_sql(engine: crate::Engine) -> String {
          ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
         json_table::<Claim>(engine, 1)
     )
+}
+
+/// Marks `$param`'s updates (a JSON array of [`UpdateId`]) answered.
+fn answered_sql(engine: crate::Engine, param: usize) -> String {
+    format!(
+        "UPDATE processed_updates SET answered = TRUE
+         WHERE update_id IN (SELECT id FROM {})",
+        json_table::<UpdateId>(engine, param)
+    )
+}
+
+/// A write that follows an answer (see [`Store::marks_batch`]).
+pub(crate) enum Mark {
+    Receipt(crate::sharing::ReceiptSent),
+    Answered(i64),
 }
 
 /// An update claimed before.
@@ -105,22 +120,82 @@ impl Store {
             return Ok(());
         }
         let rows: Vec<UpdateId> = update_ids.iter().map(|&id| UpdateId { id }).collect();
-        let sql = format!(
-            "UPDATE processed_updates SET answered = TRUE
-             WHERE update_id IN (SELECT id FROM {})",
-            json_table::<UpdateId>(self.engine(), 1)
-        );
+        self.answered_rows(&rows).await
+    }
+
+    /// Marks one update answered, grouped with the others marked meanwhile and with the
+    /// receipts recorded meanwhile (one write per batch), so that each is marked as soon
+    /// as it is answered.
+    pub async fn mark_answered_one(&self, update_id: i64) -> Result<()> {
+        match &self.groups {
+            Some(groups) => groups.marks.call(Mark::Answered(update_id)).await,
+            None => self.mark_answered(&[update_id]).await,
+        }
+    }
+
+    /// What follows an answer, for a batch of them: receipts remembered and updates marked
+    /// answered, in one write — one statement on PostgreSQL, one transaction on SQLite —
+    /// instead of one commit for each kind.
+    pub(crate) async fn marks_batch(&self, marks: Vec<Mark>) -> Vec<Result<()>> {
+        let n = marks.len();
+        let mut receipts = Vec::new();
+        let mut answered = Vec::new();
+        for m in marks {
+            match m {
+                Mark::Receipt(r) => receipts.push(r),
+                Mark::Answered(id) => answered.push(UpdateId { id }),
+            }
+        }
+        let done = match (receipts.is_empty(), answered.is_empty()) {
+            (_, true) => self.record_receipts(&receipts).await,
+            (true, false) => self.answered_rows(&answered).await,
+            (false, false) => self.receipts_and_answered(&receipts, &answered).await,
+        };
+        match done {
+            Ok(()) => (0..n).map(|_| Ok(())).collect(),
+            Err(e) => fail_all(e, n),
+        }
+    }
+
+    async fn answered_rows(&self, rows: &[UpdateId]) -> Result<()> {
+        let sql = answered_sql(self.engine(), 1);
         write_db!(self, pool =>
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json_param(&rows)).execute(pool).await?.rows_affected());
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json_param(rows)).execute(pool).await?.rows_affected());
         Ok(())
     }
 
-    /// Marks one update answered, grouped with the others marked meanwhile (one statement
-    /// per group), so that each is marked as soon as it is answered.
-    pub async fn mark_answered_one(&self, update_id: i64) -> Result<()> {
-        match &self.groups {
-            Some(groups) => groups.answered.call(update_id).await,
-            None => self.mark_answered(&[update_id]).await,
+    async fn receipts_and_answered(
+        &self,
+        receipts: &[crate::sharing::ReceiptSent],
+        answered: &[UpdateId],
+    ) -> Result<()> {
+        let engine = self.engine();
+        let receipts_sql = crate::sharing::receipts_sql(engine, 1);
+        match &self.db {
+            crate::Db::Postgres(pool) => {
+                // A data-modifying CTE: both writes in one statement and one round trip.
+                let sql = format!("WITH r AS ({receipts_sql}) {}", answered_sql(engine, 2));
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(json_param(receipts))
+                    .bind(json_param(answered))
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+            crate::Db::Sqlite(_) => {
+                let answered_sql = answered_sql(engine, 1);
+                in_tx!(self, tx => {
+                    sqlx::query(sqlx::AssertSqlSafe(receipts_sql))
+                        .bind(json_param(receipts))
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(sqlx::AssertSqlSafe(answered_sql))
+                        .bind(json_param(answered))
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(())
+                })
+            }
         }
     }
 

@@ -15,6 +15,7 @@ on_both_engines!(
     reactions_count_once_per_person_and_stop_when_removed,
     the_digest_tells_what_others_did_since_the_last_one,
     a_refusing_channel_is_told_to_admins_once_until_it_is_back,
+    receipts_and_answered_marks_written_together_all_stand,
 );
 
 const GROUP: i64 = -100_555;
@@ -223,4 +224,42 @@ async fn a_refusing_channel_is_told_to_admins_once_until_it_is_back(store: Store
             .unwrap()
     );
     assert_eq!(drain_until(&store, again).await.len(), 1);
+}
+
+/// Receipts and answered marks arriving at the same moment share one write (one statement
+/// on PostgreSQL, one transaction on SQLite): every one of them stands.
+async fn receipts_and_answered_marks_written_together_all_stand(store: Store) {
+    let zhang = with_roster(&store).await;
+    let mut logs = Vec::new();
+    for i in 0..20 {
+        logs.push(log(&store, zhang, "走访", 100 + i).await);
+        assert!(store.claim_update(9000 + i, now()).await.unwrap());
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, &log_id) in logs.iter().enumerate() {
+        let (a, b) = (store.clone(), store.clone());
+        let i = i as i64;
+        tasks.spawn(async move {
+            a.record_receipt(ReceiptSent {
+                chat_id: 7001,
+                message_id: 300 + i,
+                log_id,
+            })
+            .await
+        });
+        tasks.spawn(async move { b.mark_answered_one(9000 + i).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().unwrap();
+    }
+    for (i, &log_id) in logs.iter().enumerate() {
+        assert_eq!(
+            store.receipt_log(7001, 300 + i as i64).await.unwrap(),
+            Some(log_id)
+        );
+    }
+    let ids: Vec<i64> = (9000..9020).collect();
+    let claims = store.update_claims(&ids).await.unwrap();
+    assert_eq!(claims.len(), 20);
+    assert!(claims.values().all(|c| c.answered), "{claims:?}");
 }
