@@ -311,7 +311,8 @@ impl Store {
                     .iter()
                     .map(|(&pid, &n)| SeqCount { pid, n })
                     .collect();
-                // People's rows in one order for every batch (batches may overlap).
+                // People's rows locked in one order by every batch, so that two instances'
+                // batches on one PostgreSQL database never wait for each other in a cycle.
                 counts.sort_unstable_by_key(|c| c.pid);
                 let last: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(seq_sql))
                     .bind(json_param(&counts))

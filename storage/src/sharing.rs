@@ -85,11 +85,14 @@ fn share_key(log_id: i64) -> String {
     format!("share:{log_id}")
 }
 
-/// Remembers `$param`'s receipts (a JSON array of [`ReceiptSent`]).
+/// Remembers `$param`'s receipts (a JSON array of [`ReceiptSent`]). A receipt of a log that
+/// is gone is left out rather than failing the batch it shares with others' receipts and
+/// answered marks.
 pub(crate) fn receipts_sql(engine: crate::Engine, param: usize) -> String {
     format!(
         "INSERT INTO log_receipts (chat_id, message_id, log_id)
-         SELECT chat_id, message_id, log_id FROM {} WHERE true
+         SELECT chat_id, message_id, log_id FROM {}
+         WHERE EXISTS (SELECT 1 FROM logs WHERE logs.id = j.log_id)
          ON CONFLICT (chat_id, message_id) DO NOTHING",
         json_table::<ReceiptSent>(engine, param)
     )

@@ -227,7 +227,8 @@ async fn a_refusing_channel_is_told_to_admins_once_until_it_is_back(store: Store
 }
 
 /// Receipts and answered marks arriving at the same moment share one write (one statement
-/// on PostgreSQL, one transaction on SQLite): every one of them stands.
+/// on PostgreSQL, one transaction on SQLite): every one of them stands, and a receipt of a
+/// log that does not exist is left out without costing the others.
 async fn receipts_and_answered_marks_written_together_all_stand(store: Store) {
     let zhang = with_roster(&store).await;
     let mut logs = Vec::new();
@@ -249,9 +250,23 @@ async fn receipts_and_answered_marks_written_together_all_stand(store: Store) {
         });
         tasks.spawn(async move { b.mark_answered_one(9000 + i).await });
     }
+    let bad = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .record_receipt(ReceiptSent {
+                    chat_id: 7001,
+                    message_id: 999,
+                    log_id: 999_999,
+                })
+                .await
+        })
+    };
     while let Some(done) = tasks.join_next().await {
         done.unwrap().unwrap();
     }
+    bad.await.unwrap().unwrap();
+    assert_eq!(store.receipt_log(7001, 999).await.unwrap(), None);
     for (i, &log_id) in logs.iter().enumerate() {
         assert_eq!(
             store.receipt_log(7001, 300 + i as i64).await.unwrap(),
