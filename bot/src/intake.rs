@@ -33,11 +33,9 @@ use tracing::Instrument;
 pub(crate) enum Outcome {
     /// Handled: it may be confirmed.
     Done,
-    /// Not handled for a passing cause: keep it unconfirmed and try again.
+    /// Not handled for a passing cause, or found claimed by another handler meanwhile:
+    /// keep it unconfirmed and try again.
     Retry,
-    /// Claimed meanwhile by another handler (another instance got it too): its answer is
-    /// that handler's. Confirmed, but not marked answered here.
-    Elsewhere,
 }
 
 /// How this delivery of an update relates to earlier ones.
@@ -232,10 +230,12 @@ impl Intake {
                 }
             };
             let outcome = match outcome {
-                // Webhook: ask again later, when the other handler has marked it answered
-                // (or died, and it is handled here as redelivered).
-                Outcome::Done if delivery.was_claimed_elsewhere() && self.shared => Outcome::Retry,
-                Outcome::Done if delivery.was_claimed_elsewhere() => Outcome::Elsewhere,
+                // Claimed by someone else after its claims were read: another instance
+                // (webhook), or, in long polling, the process before this one, whose
+                // commit landed after this one started (a kill during a commit). Asked
+                // again later: by then the claim is answered (skipped) or not (handled as
+                // redelivered, answered again). Confirmed now, it would go unanswered.
+                Outcome::Done if delivery.was_claimed_elsewhere() => Outcome::Retry,
                 other => other,
             };
             if outcome == Outcome::Done
@@ -523,7 +523,7 @@ pub(crate) async fn poll(intake: Arc<Intake>, timeout: Duration, mut stop: watch
                 let Some(Ok((lane, id, outcome))) = joined else { continue };
                 match outcome {
                     Outcome::Retry => hold(&mut retry_pause, &mut hold_until),
-                    Outcome::Done | Outcome::Elsewhere => retry_pause = Duration::ZERO,
+                    Outcome::Done => retry_pause = Duration::ZERO,
                 }
                 progressed = true;
                 if let Some(next) = window.finish(Some(lane), id, outcome) {
@@ -650,7 +650,7 @@ impl Window {
                 }
                 None
             }
-            Outcome::Done | Outcome::Elsewhere => waiting.pop_front(),
+            Outcome::Done => waiting.pop_front(),
         };
         if next.is_none() {
             self.lanes.remove(&lane);
@@ -743,7 +743,7 @@ pub(crate) async fn serve_webhook(
         };
         match hook.intake.handle_posted(update).await {
             Outcome::Retry => StatusCode::SERVICE_UNAVAILABLE,
-            Outcome::Done | Outcome::Elsewhere => StatusCode::OK,
+            Outcome::Done => StatusCode::OK,
         }
     }
 

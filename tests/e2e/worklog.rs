@@ -23,6 +23,7 @@ on_both_engines!(
     archive_downloads_files_and_retries_failures,
     receipts_follow_the_persons_language,
     redelivered_logs_and_refusals_are_handled_once,
+    updates_claimed_by_the_process_before_are_answered,
     a_registered_cadre_in_a_group_logs_nothing,
     a_lone_slash_gets_help_not_a_log,
     invisible_text_is_refused_as_empty,
@@ -442,6 +443,56 @@ async fn redelivered_logs_and_refusals_are_handled_once(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(logs.len(), 1);
+    t.stop().await;
+}
+
+/// A process killed while its commit is on the way: the claim (and the log) land after the
+/// next process read its claims, so to it the update looks new, and then claimed by
+/// someone else. It is asked again and answered as redelivered, never confirmed silently.
+async fn updates_claimed_by_the_process_before_are_answered(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let user = t.cadre().await;
+    let person = t.person_id(&user).await;
+    let now = Utc::now();
+
+    let mut log = updates::text(&user, "入户走访，核对低保名单");
+    log["update_id"] = 9_000.into();
+    let input = domain::worklog::LogInput {
+        text: Some("入户走访，核对低保名单".into()),
+        ..Default::default()
+    };
+    let recorded = t
+        .store()
+        .record_log(
+            storage::NewLog {
+                person_id: person,
+                day: now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive(),
+                at: now,
+                input: &input,
+                chat_id: user.id,
+                message_id: updates::message_id(&log),
+                backdated: false,
+                update_id: Some(9_000),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(recorded, storage::Recorded::Log(_)));
+    t.send(log);
+    let receipt = t.reply(&user).await;
+    assert!(receipt.text().unwrap().contains("工作记实"), "{receipt}");
+
+    let mut sticker = updates::sticker(&user, "sticker-1");
+    sticker["update_id"] = 9_001.into();
+    assert!(t.store().claim_update(9_001, now).await.unwrap());
+    t.send(sticker);
+    let refusal = t.reply(&user).await;
+    assert!(!refusal.text().unwrap().contains("工作记实"), "{refusal}");
+
+    t.tg.assert_silent(user.id, SILENCE).await;
+    assert_eq!(t.store().person_logs(person).await.unwrap().len(), 1);
+    assert!(t.tg.all_confirmed_within(StdDuration::from_secs(5)).await);
     t.stop().await;
 }
 
