@@ -42,7 +42,18 @@ pub struct GroupStats {
 impl<Req: Send + 'static, Resp: Send + 'static> Group<Req, Resp> {
     /// Starts the worker. `run` gets a batch in arrival order and answers each request, in
     /// the same order. The worker ends when the last `Group` handle is dropped.
-    pub(crate) fn spawn<F, Fut>(mut run: F) -> Self
+    pub(crate) fn spawn<F, Fut>(run: F) -> Self
+    where
+        F: FnMut(Vec<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = Vec<Result<Resp>>> + Send,
+    {
+        Self::spawn_lingering(std::time::Duration::ZERO, run)
+    }
+
+    /// As [`Group::spawn`], but a batch waits `linger` after its first request for company:
+    /// for writes nobody waits on (a busy system then pays one statement and one commit for
+    /// hundreds of them instead of dozens).
+    pub(crate) fn spawn_lingering<F, Fut>(linger: std::time::Duration, mut run: F) -> Self
     where
         F: FnMut(Vec<Req>) -> Fut + Send + 'static,
         Fut: Future<Output = Vec<Result<Resp>>> + Send,
@@ -53,6 +64,15 @@ impl<Req: Send + 'static, Resp: Send + 'static> Group<Req, Resp> {
         tokio::spawn(async move {
             let mut batch = Vec::new();
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                if !linger.is_zero() && batch.len() < MAX_BATCH {
+                    tokio::time::sleep(linger).await;
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 let (reqs, waiters): (Vec<Req>, Vec<_>) = batch.drain(..).unzip();
                 let n = reqs.len();
                 counters.batches.fetch_add(1, Ordering::Relaxed);
@@ -136,6 +156,28 @@ mod tests {
         let stats = group.stats();
         assert_eq!((stats.batches, stats.requests), (n as u64, 100));
         assert!(stats.busy_micros >= n as u64 * 20_000, "{stats:?}");
+    }
+
+    #[tokio::test]
+    async fn a_lingering_group_gathers_what_arrives_meanwhile() {
+        let group = Arc::new(Group::spawn_lingering(
+            std::time::Duration::from_millis(50),
+            |reqs: Vec<u32>| async move { reqs.into_iter().map(Ok).collect() },
+        ));
+        let calls: Vec<_> = (0..20u32)
+            .map(|i| {
+                let g = group.clone();
+                tokio::spawn(async move {
+                    // Spread over 20 ms, well inside one linger.
+                    tokio::time::sleep(std::time::Duration::from_millis(u64::from(i))).await;
+                    g.call(i).await.unwrap()
+                })
+            })
+            .collect();
+        for (i, c) in calls.into_iter().enumerate() {
+            assert_eq!(c.await.unwrap(), i as u32);
+        }
+        assert_eq!(group.stats().batches, 1, "{:?}", group.stats());
     }
 
     #[tokio::test]

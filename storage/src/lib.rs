@@ -378,6 +378,10 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
+/// How long a batch of receipts and answered marks gathers before it is written: off the
+/// hot path, so a busy bot writes them in a few large statements and commits.
+const MARKS_LINGER: Duration = Duration::from_millis(25);
+
 impl Store {
     /// Opens the database named by `url` (`sqlite://PATH` or `postgres://…`). A SQLite file is
     /// created if missing and runs in WAL mode with foreign keys on and a busy timeout.
@@ -476,9 +480,10 @@ impl Store {
                     async move { store.record_log_batch(reqs).await }
                 })
             },
+            // Nobody waits on these (a `/share` right behind a receipt retries for 2 s).
             marks: {
                 let store = bare.clone();
-                group::Group::spawn(move |reqs| {
+                group::Group::spawn_lingering(MARKS_LINGER, move |reqs| {
                     let store = store.clone();
                     async move { store.marks_batch(reqs).await }
                 })
