@@ -18,6 +18,40 @@ pub fn postgres_url() -> String {
     std::env::var("ZHUCUN_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_TEST_POSTGRES.to_string())
 }
 
+/// The URL of a database on the test server that outlives the run (created if missing), for
+/// benchmarks that keep an expensive load between runs.
+pub async fn kept_postgres_database(name: &str) -> String {
+    let base = postgres_url();
+    let mut conn = PgConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base}: {e}"));
+    let (exists,): (bool,) =
+        sqlx::query_as("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await
+            .expect("list databases");
+    if !exists {
+        let name = name.replace('"', "");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+    }
+    let _ = conn.close().await;
+    let (path, query) = match base.split_once('?') {
+        Some((p, q)) => (p, format!("?{q}")),
+        None => (base.as_str(), String::new()),
+    };
+    // `postgres://user@host:port/db`: everything before the database's name.
+    let after_scheme = path.find("//").map_or(0, |i| i + 2);
+    let server = match path[after_scheme..].rfind('/') {
+        Some(i) => &path[..after_scheme + i],
+        None => path,
+    };
+    format!("{server}/{name}{query}")
+}
+
 pub struct TestDb {
     pub store: Store,
     /// A URL that reaches the same database (for running the binary against it).
