@@ -333,7 +333,15 @@ impl Store {
         }
         let weight_case: String = chosen
             .iter()
-            .filter_map(|&i| ids[i].map(|id| format!(" WHEN {id} THEN {:.6}", scorer.weights()[i])))
+            // In thousandths, as integers: PostgreSQL sums a decimal literal as `numeric`.
+            .filter_map(|&i| {
+                ids[i].map(|id| {
+                    format!(
+                        " WHEN {id} THEN {}",
+                        (scorer.weights()[i] * 1000.0).round() as i64
+                    )
+                })
+            })
             .collect();
         let sql = format!(
             "SELECT CAST(kind AS BIGINT), unit_id FROM (SELECT kind, unit_id, term_id FROM search_postings
