@@ -13,6 +13,10 @@
 //! (its database and Telegram connections cut, as if it died: the standby waits for the
 //! lease to run out, and the rows the dead one had claimed wait for their claim to run out).
 
+// The allocator the service runs with (src/main.rs), so the figures are the service's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};

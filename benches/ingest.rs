@@ -23,6 +23,10 @@
 //! PostgreSQL is reached like the tests do (`ZHUCUN_TEST_POSTGRES`, default
 //! `postgres://postgres@127.0.0.1:5432/test`), in a schema of its own that is dropped after.
 
+// The allocator the service runs with (src/main.rs), so the figures are the service's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;

@@ -13,6 +13,10 @@
 //! `zhucun_policy_bench` on the test server) and a later run that finds it complete only
 //! queries it.
 
+// The allocator the service runs with (src/main.rs), so the figures are the service's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use chrono::{TimeZone, Utc};
 use std::time::{Duration, Instant};
 use storage::Engine;

@@ -8,6 +8,10 @@
 //! REMIND_ENGINE=sqlite|postgres|both, REMIND_ROUNDS=1 each a fresh database; the
 //! median is printed). Each row also says where time beyond perfect pacing went.
 
+// The allocator the service runs with (src/main.rs), so the figures are the service's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use chrono::{DateTime, TimeZone, Utc};
 use domain::SystemClock;
 use domain::config::Config;

@@ -9,6 +9,10 @@
 //! `cargo bench --bench reports` (env: REPORTS_CADRES=5000, REPORTS_LOGS=1000000,
 //! REPORTS_ENGINE=sqlite|postgres|both).
 
+// The allocator the service runs with (src/main.rs), so the figures are the service's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use chrono::{NaiveDate, TimeZone, Utc};
 use domain::attendance::Month;
 use domain::calendar::{CN_HOLIDAYS, Calendar};

@@ -1,6 +1,11 @@
 //! The `zhucun` binary: configuration, the CLI, and wiring of the crates.
 
 use anyhow::{Context, Result, anyhow, bail};
+
+/// glibc's malloc and free were ~12 % of a busy bot's CPU (`perf`); with mimalloc the
+/// ingest bench carries about a quarter more logs a second on both engines.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use domain::config::Config;
 use domain::{Clock, SystemClock};
