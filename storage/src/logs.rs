@@ -140,6 +140,25 @@ struct LogRow<'a> {
     at: i64,
 }
 
+impl<'a> LogRow<'a> {
+    fn of(log: &'a QueuedLog, seq: i64) -> LogRow<'a> {
+        let input = &log.input;
+        LogRow {
+            pid: log.person_id,
+            seq,
+            day: log.day,
+            kind: input.kind(),
+            body: input.clean_text(),
+            lat: input.location.map(|l| l.0),
+            lon: input.location.map(|l| l.1),
+            backdated: log.backdated,
+            chat_id: log.chat_id,
+            message_id: log.message_id,
+            at: ms(log.at),
+        }
+    }
+}
+
 impl JsonRow for LogRow<'_> {
     const COLUMNS: &'static [(&'static str, &'static str)] = &[
         ("pid", "bigint"),
@@ -157,41 +176,13 @@ impl JsonRow for LogRow<'_> {
 }
 
 /// A log of a batch as PostgreSQL's one-statement batch reads it: its place in the batch
-/// (numbers follow it), its update to claim, and the log.
+/// (numbers follow it), its update to claim, and the log (numbered by the statement).
 #[derive(serde::Serialize)]
 struct BatchLogRow<'a> {
     i: i64,
     uid: Option<i64>,
-    pid: i64,
-    day: NaiveDate,
-    kind: &'a str,
-    body: Option<&'a str>,
-    lat: Option<f64>,
-    lon: Option<f64>,
-    backdated: bool,
-    chat_id: i64,
-    message_id: i64,
-    at: i64,
-}
-
-impl<'a> BatchLogRow<'a> {
-    fn of(i: usize, log: &'a QueuedLog) -> BatchLogRow<'a> {
-        let input = &log.input;
-        BatchLogRow {
-            i: i as i64,
-            uid: log.update_id,
-            pid: log.person_id,
-            day: log.day,
-            kind: input.kind(),
-            body: input.clean_text(),
-            lat: input.location.map(|l| l.0),
-            lon: input.location.map(|l| l.1),
-            backdated: log.backdated,
-            chat_id: log.chat_id,
-            message_id: log.message_id,
-            at: ms(log.at),
-        }
-    }
+    #[serde(flatten)]
+    log: LogRow<'a>,
 }
 
 /// PostgreSQL: claims the batch's updates, keeps the logs whose update was not claimed
@@ -228,6 +219,7 @@ fn pg_batch_sql() -> String {
 }
 
 impl JsonRow for BatchLogRow<'_> {
+    // LogRow's columns but `seq`, which the statement gives.
     const COLUMNS: &'static [(&'static str, &'static str)] = &[
         ("i", "bigint"),
         ("uid", "bigint"),
@@ -390,7 +382,11 @@ impl Store {
                     .collect();
                 let rows: Vec<BatchLogRow> = first
                     .iter()
-                    .map(|&i| BatchLogRow::of(i, &logs[i]))
+                    .map(|&i| BatchLogRow {
+                        i: i as i64,
+                        uid: logs[i].update_id,
+                        log: LogRow::of(&logs[i], 0),
+                    })
                     .collect();
                 let inserted: Vec<(i64, i64, i64, i64)> =
                     sqlx::query_as(sqlx::AssertSqlSafe(pg_sql.as_str()))
@@ -457,20 +453,7 @@ impl Store {
                         };
                         *n += 1;
                         seqs.push(*n);
-                        let input = &log.input;
-                        rows.push(LogRow {
-                            pid: log.person_id,
-                            seq: *n,
-                            day: log.day,
-                            kind: input.kind(),
-                            body: input.clean_text(),
-                            lat: input.location.map(|l| l.0),
-                            lon: input.location.map(|l| l.1),
-                            backdated: log.backdated,
-                            chat_id: log.chat_id,
-                            message_id: log.message_id,
-                            at: ms(log.at),
-                        });
+                        rows.push(LogRow::of(log, *n));
                     }
                     let inserted: Vec<(i64, i64, i64)> =
                         sqlx::query_as(sqlx::AssertSqlSafe(logs_sql.as_str()))
