@@ -37,6 +37,9 @@ pub struct Call {
     pub files: Vec<UploadedFile>,
     /// When the request arrived.
     pub at: Instant,
+    /// The path prefix the client was given (`http://fake/ORIGIN`, see
+    /// [`crate::FakeTelegram::url_for`]), telling apart the processes of one test.
+    pub origin: Option<String>,
 }
 
 pub(crate) fn value_as_i64(v: &Value) -> Option<i64> {

@@ -152,6 +152,7 @@ impl FakeTelegram {
         let app = Router::new()
             .route("/file/{token}/{*path}", get(server::download))
             .route("/{token}/{method}", any(server::api))
+            .route("/{origin}/{token}/{method}", any(server::api_prefixed))
             .fallback(server::not_found)
             .layer(DefaultBodyLimit::max(100 << 20))
             .with_state(shared.clone());
@@ -179,6 +180,13 @@ impl FakeTelegram {
     /// Base URL for `Bot::set_api_url`, e.g. `http://127.0.0.1:PORT/`.
     pub fn url(&self) -> String {
         format!("http://{}/", self.inner.addr)
+    }
+
+    /// The API under a path prefix: calls through it carry `origin` in [`Call::origin`],
+    /// so a test can tell which of its processes made a call (file downloads are not
+    /// served under it). No trailing slash: teloxide appends path segments to it.
+    pub fn url_for(&self, origin: &str) -> String {
+        format!("http://{}/{origin}", self.inner.addr)
     }
 
     pub fn addr(&self) -> SocketAddr {

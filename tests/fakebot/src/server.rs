@@ -329,11 +329,34 @@ pub(crate) async fn api(
     Path((token, method)): Path<(String, String)>,
     req: Request,
 ) -> Response {
+    api_from(shared, None, token, method, req).await
+}
+
+/// The same API under a path prefix naming the client (see [`crate::FakeTelegram::url_for`]).
+pub(crate) async fn api_prefixed(
+    AxState(shared): AxState<Arc<Shared>>,
+    Path((origin, token, method)): Path<(String, String, String)>,
+    req: Request,
+) -> Response {
+    api_from(shared, Some(origin), token, method, req).await
+}
+
+async fn api_from(
+    shared: Arc<Shared>,
+    origin: Option<String>,
+    token: String,
+    method: String,
+    req: Request,
+) -> Response {
     if token.strip_prefix("bot") != Some(TOKEN) {
         return ApiErr::new(401, "Unauthorized").response();
     }
     match read_body(req).await {
-        Ok((body, parts)) => shared.handle(canonical_method(&method), body, parts).await,
+        Ok((body, parts)) => {
+            shared
+                .handle(canonical_method(&method), body, parts, origin)
+                .await
+        }
         Err(e) => ApiErr::bad(e).response(),
     }
 }
@@ -362,6 +385,7 @@ pub(crate) async fn download(
             error: bytes.is_none().then(|| "Not Found".to_owned()),
             files: Vec::new(),
             at: Instant::now(),
+            origin: None,
         };
         st.record(call);
         bytes
@@ -385,6 +409,7 @@ impl Shared {
         method: String,
         mut body: Value,
         parts: Vec<Part>,
+        origin: Option<String>,
     ) -> Response {
         let at = Instant::now();
         let failure = {
@@ -443,6 +468,7 @@ impl Shared {
                 error,
                 files,
                 at,
+                origin,
             };
             st.record(call);
             response
