@@ -123,6 +123,9 @@ struct Figures {
     told_not_recorded: usize,
 }
 
+/// A receipt: when the fake got it, and from which process (its API prefix).
+type Receipt = (Instant, Option<String>);
+
 /// A process killed with SIGKILL: when (after it was reaped), and its API prefix.
 struct Kill {
     at: Instant,
@@ -149,7 +152,7 @@ async fn figures(
             *recorded.entry(log.text.unwrap_or_default()).or_default() += 1;
         }
     }
-    let mut receipts: HashMap<(i64, i64), Vec<(Instant, Option<String>)>> = HashMap::new();
+    let mut receipts: HashMap<(i64, i64), Vec<Receipt>> = HashMap::new();
     let (mut told_to_wait, mut told_not_recorded) = (0, 0);
     for call in tg.calls_to("sendMessage") {
         if call.error.is_some() {
@@ -179,7 +182,7 @@ async fn figures(
     // killed (an update in flight at two kills may be answered three times). Told by
     // origin, not by time alone: the fake may record a dead process's last call a moment
     // after the kill.
-    let excused = |first: &(Instant, Option<String>), again: &(Instant, Option<String>)| {
+    let excused = |first: &Receipt, again: &Receipt| {
         kills.iter().any(|k| {
             first.1.as_deref() == Some(k.origin.as_str()) && again.1 != first.1 && again.0 >= k.at
         })
