@@ -21,6 +21,8 @@ type Job<Req, Resp> = (Req, oneshot::Sender<Result<Resp>>);
 pub(crate) struct Group<Req, Resp> {
     jobs: mpsc::UnboundedSender<Job<Req, Resp>>,
     stats: Arc<Counters>,
+    /// Requests queued or in a batch, not answered yet (closing the store waits for them).
+    pending: Arc<AtomicU64>,
 }
 
 #[derive(Default)]
@@ -61,6 +63,8 @@ impl<Req: Send + 'static, Resp: Send + 'static> Group<Req, Resp> {
         let (jobs, mut rx) = mpsc::unbounded_channel::<Job<Req, Resp>>();
         let stats = Arc::new(Counters::default());
         let counters = stats.clone();
+        let pending = Arc::new(AtomicU64::new(0));
+        let unanswered = pending.clone();
         tokio::spawn(async move {
             let mut batch = Vec::new();
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -92,9 +96,19 @@ impl<Req: Send + 'static, Resp: Send + 'static> Group<Req, Resp> {
                     // The caller may have given up; its write stands all the same.
                     let _ = waiter.send(answer);
                 }
+                unanswered.fetch_sub(n as u64, Ordering::AcqRel);
             }
         });
-        Group { jobs, stats }
+        Group {
+            jobs,
+            stats,
+            pending,
+        }
+    }
+
+    /// Whether every request made so far has been answered.
+    pub(crate) fn settled(&self) -> bool {
+        self.pending.load(Ordering::Acquire) == 0
     }
 
     pub(crate) fn stats(&self) -> GroupStats {
@@ -108,9 +122,11 @@ impl<Req: Send + 'static, Resp: Send + 'static> Group<Req, Resp> {
     /// Queues `req` for the next batch and waits for its answer.
     pub(crate) async fn call(&self, req: Req) -> Result<Resp> {
         let (tx, rx) = oneshot::channel();
-        self.jobs
-            .send((req, tx))
-            .map_err(|_| StorageError::Internal("group commit worker stopped"))?;
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        if self.jobs.send((req, tx)).is_err() {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+            return Err(StorageError::Internal("group commit worker stopped"));
+        }
         rx.await
             .map_err(|_| StorageError::Internal("group commit worker stopped"))?
     }

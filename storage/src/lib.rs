@@ -105,6 +105,16 @@ struct Groups {
     finished: group::Group<outbox::Finished, ()>,
 }
 
+impl Groups {
+    fn settled(&self) -> bool {
+        self.senders.settled()
+            && self.logs.settled()
+            && self.marks.settled()
+            && self.claims.settled()
+            && self.finished.settled()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// The database cannot be reached or is overloaded; the operation may succeed later.
@@ -381,6 +391,8 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
 /// How long a batch of receipts and answered marks gathers before it is written: off the
 /// hot path, so a busy bot writes them in a few large statements and commits.
 const MARKS_LINGER: Duration = Duration::from_millis(25);
+/// How long closing the store waits for its groups' last writes.
+const CLOSE_SETTLE: Duration = Duration::from_secs(2);
 
 impl Store {
     /// Opens the database named by `url` (`sqlite://PATH` or `postgres://…`). A SQLite file is
@@ -559,6 +571,14 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        // Writes nobody waits on (receipts, answered marks) linger in their group for a
+        // moment: let them land first, within a bound (SIGTERM must end within 10 s).
+        if let Some(g) = &self.groups {
+            let deadline = tokio::time::Instant::now() + CLOSE_SETTLE;
+            while !g.settled() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
         write_db!(self, pool => pool.close().await);
         read_db!(self, pool => pool.close().await)
     }

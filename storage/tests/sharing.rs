@@ -16,6 +16,7 @@ on_both_engines!(
     the_digest_tells_what_others_did_since_the_last_one,
     a_refusing_channel_is_told_to_admins_once_until_it_is_back,
     receipts_and_answered_marks_written_together_all_stand,
+    a_receipt_remembered_just_before_closing_stands,
 );
 
 const GROUP: i64 = -100_555;
@@ -277,4 +278,27 @@ async fn receipts_and_answered_marks_written_together_all_stand(store: Store) {
     let claims = store.update_claims(&ids).await.unwrap();
     assert_eq!(claims.len(), 20);
     assert!(claims.values().all(|c| c.answered), "{claims:?}");
+}
+
+/// Receipts linger a moment before they are written (nobody waits on them); closing the
+/// store (a service stopping on SIGTERM) writes them first instead of failing them.
+async fn a_receipt_remembered_just_before_closing_stands(store: Store) {
+    let zhang = with_roster(&store).await;
+    let log_id = log(&store, zhang, "走访", 1).await;
+    let s = store.clone();
+    let remembered = tokio::spawn(async move {
+        s.record_receipt(ReceiptSent {
+            chat_id: 7001,
+            message_id: 95,
+            log_id,
+        })
+        .await
+    });
+    // Queued and lingering (25 ms), not written yet.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store.close().await;
+    remembered
+        .await
+        .expect("task")
+        .expect("the receipt is written before the pools close");
 }
