@@ -20,6 +20,12 @@
 //!     INGEST_ENGINES=echo,sqlite,postgres,pg-hook1,pg-hook2 cargo bench --bench ingest
 //! ```
 //!
+//! `echo-proc`, `sqlite-proc` and `pg-proc` measure from outside, as an operator would: the
+//! bot is the `zhucun serve` binary in a process of its own (the echo bot this bench binary
+//! started again as a child), and only the fake Bot API and the cadres run here. In-process,
+//! the bot shares the fake's process; out of process it competes for the same two cores but
+//! not for one runtime. Each process target's ratio is to `echo-proc`, the others' to `echo`.
+//!
 //! PostgreSQL is reached like the tests do (`ZHUCUN_TEST_POSTGRES`, default
 //! `postgres://postgres@127.0.0.1:5432/test`), in a schema of its own that is dropped after.
 
@@ -67,6 +73,10 @@ enum Target {
     Bot(Engine),
     /// `n` instances in webhook mode on one PostgreSQL database, behind a balancer.
     Webhook(usize),
+    /// The echo bot in a child process.
+    EchoProcess,
+    /// `zhucun serve` in a child process.
+    Process(Engine),
 }
 
 impl Target {
@@ -77,24 +87,34 @@ impl Target {
             Target::Bot(Engine::Postgres) => "postgres",
             Target::Webhook(1) => "pg-hook1",
             Target::Webhook(_) => "pg-hook2",
+            Target::EchoProcess => "echo-proc",
+            Target::Process(Engine::Sqlite) => "sqlite-proc",
+            Target::Process(Engine::Postgres) => "pg-proc",
+        }
+    }
+
+    /// The echo baseline this target is compared with: the one run the same way.
+    fn baseline(self) -> Target {
+        match self {
+            Target::EchoProcess | Target::Process(_) => Target::EchoProcess,
+            _ => Target::Echo,
         }
     }
 
     /// Whether `text` is what this target answers to a log.
     fn is_receipt(self, text: &str) -> bool {
         match self {
-            Target::Echo => text == "ok",
-            Target::Bot(_) | Target::Webhook(_) => text.starts_with('✅'),
+            Target::Echo | Target::EchoProcess => text == "ok",
+            Target::Bot(_) | Target::Webhook(_) | Target::Process(_) => text.starts_with('✅'),
         }
     }
 
     /// logs/s this target should reach (absolute), if any.
     fn goal(self) -> Option<f64> {
         match self {
-            Target::Echo => None,
-            Target::Bot(Engine::Sqlite) => Some(3000.0),
-            Target::Bot(Engine::Postgres) => Some(2000.0),
-            Target::Webhook(_) => None,
+            Target::Echo | Target::EchoProcess | Target::Webhook(_) => None,
+            Target::Bot(Engine::Sqlite) | Target::Process(Engine::Sqlite) => Some(3000.0),
+            Target::Bot(Engine::Postgres) | Target::Process(Engine::Postgres) => Some(2000.0),
         }
     }
 }
@@ -122,8 +142,12 @@ impl Settings {
                 "postgres" | "pg" => Target::Bot(Engine::Postgres),
                 "pg-hook1" => Target::Webhook(1),
                 "pg-hook2" => Target::Webhook(2),
+                "echo-proc" => Target::EchoProcess,
+                "sqlite-proc" => Target::Process(Engine::Sqlite),
+                "pg-proc" => Target::Process(Engine::Postgres),
                 other => panic!(
-                    "INGEST_ENGINES: unknown {other:?} (echo, sqlite, postgres, pg-hook1, pg-hook2)"
+                    "INGEST_ENGINES: unknown {other:?} (echo, sqlite, postgres, pg-hook1, \
+                     pg-hook2, echo-proc, sqlite-proc, pg-proc)"
                 ),
             })
             .collect();
@@ -452,11 +476,7 @@ async fn run(target: Target, s: &Settings) -> Measured {
     let measured = match target {
         Target::Echo => {
             let echo = Echo::start(bot_for(&fake)).await;
-            let mut feed = Feed::Poll;
-            if s.warmup > 0 {
-                drive(&fake, &mut feed, &users, s.warmup, target).await;
-            }
-            let m = drive(&fake, &mut feed, &users, s.logs, target).await;
+            let m = drive_all(&fake, &users, s, target).await;
             echo.stop().await;
             m
         }
@@ -502,6 +522,31 @@ async fn run(target: Target, s: &Settings) -> Measured {
             drop(db);
             m
         }
+        Target::EchoProcess => {
+            let exe = std::env::current_exe().expect("this bench's executable");
+            let mut child = std::process::Command::new(exe);
+            child.env(ECHO_CHILD, fake.url());
+            let child = Child::spawn(child);
+            let m = drive_all(&fake, &users, s, target).await;
+            child.stop();
+            m
+        }
+        Target::Process(engine) => {
+            let db = roster_db(engine, s.cadres).await;
+            db.store.close().await;
+            let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_zhucun"));
+            serve
+                .arg("serve")
+                .env("DATABASE_URL", &db.url)
+                .env("TELOXIDE_TOKEN", fakebot::TOKEN)
+                .env("TELOXIDE_API_URL", fake.url())
+                .env("RUST_LOG", "warn");
+            let child = Child::spawn(serve);
+            let m = drive_all(&fake, &users, s, target).await;
+            child.stop();
+            drop(db);
+            m
+        }
     };
     eprintln!(
         "  {:<8} {:>6} logs in {:.2} s",
@@ -512,11 +557,69 @@ async fn run(target: Target, s: &Settings) -> Measured {
     measured
 }
 
+/// The warm-up, then the measured phase, polled through the fake.
+async fn drive_all(
+    fake: &FakeTelegram,
+    users: &[TgUser],
+    s: &Settings,
+    target: Target,
+) -> Measured {
+    let mut feed = Feed::Poll;
+    if s.warmup > 0 {
+        drive(fake, &mut feed, users, s.warmup, target).await;
+    }
+    drive(fake, &mut feed, users, s.logs, target).await
+}
+
+/// Set in the environment of this bench started again as the echo bot (the fake's URL).
+const ECHO_CHILD: &str = "INGEST_ECHO_CHILD";
+
+/// A bot in a process of its own.
+struct Child(std::process::Child);
+
+impl Child {
+    fn spawn(mut cmd: std::process::Command) -> Child {
+        let child = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the bot process");
+        Child(child)
+    }
+
+    /// SIGTERM (the service drains and exits), then waits for it.
+    fn stop(mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Child {
+    /// A bench that panics leaves no bot running.
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// This bench started as the echo child: the echo bot on the fake at `api`, until SIGTERM.
+fn echo_child(api: &str) {
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    rt.block_on(async {
+        let bot = Bot::new(fakebot::TOKEN).set_api_url(api.parse().expect("fake URL"));
+        let echo = Echo::start(bot).await;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        term.recv().await;
+        echo.stop().await;
+    });
+}
+
 fn print_table(s: &Settings, results: &[Measured]) {
-    let echo = results
-        .iter()
-        .find(|m| m.target == Target::Echo)
-        .map(Measured::rate);
+    let rate_of = |t: Target| results.iter().find(|m| m.target == t).map(Measured::rate);
     println!();
     println!(
         "ingest: {} cadres × {} logs each ({} warm-up logs each), {} in flight, {} tokio workers, \
@@ -532,6 +635,7 @@ fn print_table(s: &Settings, results: &[Measured]) {
     println!("| engine   |  logs | seconds |  logs/s | p50 ms | p99 ms | ratio to echo |");
     println!("|----------|------:|--------:|--------:|-------:|-------:|--------------:|");
     for m in results {
+        let echo = rate_of(m.target.baseline());
         let ratio = echo.map_or("-".to_string(), |e| format!("{:.2}", m.rate() / e));
         println!(
             "| {:<8} | {:>5} | {:>7.2} | {:>7.0} | {:>6.1} | {:>6.1} | {:>13} |",
@@ -562,7 +666,7 @@ fn print_table(s: &Settings, results: &[Measured]) {
         if let Some(goal) = m.target.goal() {
             let ok = if m.rate() >= goal { "met" } else { "MISSED" };
             verdict.push(format!("{ok} ≥ {goal:.0} logs/s"));
-            if let Some(e) = echo {
+            if let Some(e) = rate_of(m.target.baseline()) {
                 let ok = if m.rate() >= RATIO_GOAL * e {
                     "met"
                 } else {
@@ -575,7 +679,6 @@ fn print_table(s: &Settings, results: &[Measured]) {
             println!("{}: {}", m.target.name(), verdict.join(", "));
         }
     }
-    let rate_of = |t: Target| results.iter().find(|m| m.target == t).map(Measured::rate);
     if let (Some(one), Some(two)) = (rate_of(Target::Webhook(1)), rate_of(Target::Webhook(2))) {
         println!(
             "webhook on one PostgreSQL: two instances carry {:.2}× what one does",
@@ -585,6 +688,9 @@ fn print_table(s: &Settings, results: &[Measured]) {
 }
 
 fn main() {
+    if let Ok(api) = std::env::var(ECHO_CHILD) {
+        return echo_child(&api);
+    }
     // `cargo bench` passes `--bench`; there is nothing to filter.
     let s = Settings::from_env();
     let rt = tokio::runtime::Builder::new_multi_thread()
