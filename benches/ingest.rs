@@ -173,6 +173,82 @@ struct Measured {
     /// Mean batch sizes (sender lookups, recorded logs), for the bot.
     /// Per storage group: (name, mean batch, batches, share of the measured time busy).
     batches: Option<Vec<(&'static str, f64, u64, f64)>>,
+    /// getUpdates answered in the measured phase, and the updates they handed out in all.
+    polls: usize,
+    handed_out: usize,
+    /// CPU time spent in the measured phase, where it could be read (Linux).
+    cpu: Option<CpuSpent>,
+}
+
+/// CPU time of the measured phase: this process (the fake, the cadres and, in process, the
+/// bot), the bot's own process (process targets) and every PostgreSQL server process.
+#[derive(Clone, Copy, Default)]
+struct CpuSpent {
+    bench: Duration,
+    child: Duration,
+    postgres: Duration,
+}
+
+/// A reading of the CPU clocks [`CpuSpent`] is made of.
+struct CpuReading {
+    own: Duration,
+    child: Duration,
+    /// pid → CPU time, of every process named `postgres`.
+    postgres: HashMap<u32, Duration>,
+}
+
+/// utime + stime of a process (all its threads), from `/proc/<pid>/stat`.
+fn proc_cpu(pid: &str) -> Option<(String, Duration)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let comm = head.split_once('(')?.1.to_string();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux architecture (it is part of the ABI).
+    Some((comm, Duration::from_millis(ticks * 10)))
+}
+
+impl CpuReading {
+    fn take(child: Option<u32>) -> Option<CpuReading> {
+        let own = proc_cpu("self")?.1;
+        let child = child
+            .and_then(|pid| proc_cpu(&pid.to_string()))
+            .map_or(Duration::ZERO, |c| c.1);
+        let mut postgres = HashMap::new();
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            if let Some((comm, cpu)) = proc_cpu(pid)
+                && comm == "postgres"
+            {
+                postgres.insert(pid.parse().unwrap_or(0), cpu);
+            }
+        }
+        Some(CpuReading {
+            own,
+            child,
+            postgres,
+        })
+    }
+
+    /// From `self` to `later`; a PostgreSQL process started meanwhile counts in full.
+    fn until(&self, later: &CpuReading) -> CpuSpent {
+        let postgres = later
+            .postgres
+            .iter()
+            .map(|(pid, &t)| t.saturating_sub(self.postgres.get(pid).copied().unwrap_or_default()))
+            .sum();
+        CpuSpent {
+            bench: later.own.saturating_sub(self.own),
+            child: later.child.saturating_sub(self.child),
+            postgres,
+        }
+    }
 }
 
 impl Measured {
@@ -215,6 +291,7 @@ async fn drive(
     let mut sent = vec![1usize; users.len()];
     let mut latencies = Vec::with_capacity(total);
     let mut wrong = Vec::new();
+    let (mut polls, mut handed_out) = (0, 0);
 
     let first: Vec<serde_json::Value> = users
         .iter()
@@ -238,6 +315,10 @@ async fn drive(
                 fake.pending_updates()
             ),
         };
+        if call.method == "getUpdates" {
+            polls += 1;
+            handed_out += call.result.as_array().map_or(0, Vec::len);
+        }
         if call.method != "sendMessage" {
             continue;
         }
@@ -270,6 +351,9 @@ async fn drive(
         latencies,
         wrong,
         batches: None,
+        polls,
+        handed_out,
+        cpu: None,
     }
 }
 
@@ -476,7 +560,7 @@ async fn run(target: Target, s: &Settings) -> Measured {
     let measured = match target {
         Target::Echo => {
             let echo = Echo::start(bot_for(&fake)).await;
-            let m = drive_all(&fake, &users, s, target).await;
+            let m = drive_all(&fake, &users, s, target, None).await;
             echo.stop().await;
             m
         }
@@ -487,7 +571,7 @@ async fn run(target: Target, s: &Settings) -> Measured {
                 drive(&fake, &mut feed, &users, s.warmup, target).await;
             }
             let before = db.store.all_group_stats();
-            let mut m = drive(&fake, &mut feed, &users, s.logs, target).await;
+            let mut m = measure(&fake, &mut feed, &users, s.logs, target, None).await;
             let after = db.store.all_group_stats();
             let wall = m.elapsed.as_micros().max(1) as f64;
             m.batches = Some(
@@ -513,7 +597,7 @@ async fn run(target: Target, s: &Settings) -> Measured {
             if s.warmup > 0 {
                 drive(&fake, &mut feed, &users, s.warmup, target).await;
             }
-            let m = drive(&fake, &mut feed, &users, s.logs, target).await;
+            let m = measure(&fake, &mut feed, &users, s.logs, target, None).await;
             for (store, service) in running {
                 service.stop().await;
                 store.close().await;
@@ -527,7 +611,7 @@ async fn run(target: Target, s: &Settings) -> Measured {
             let mut child = std::process::Command::new(exe);
             child.env(ECHO_CHILD, fake.url());
             let child = Child::spawn(child);
-            let m = drive_all(&fake, &users, s, target).await;
+            let m = drive_all(&fake, &users, s, target, Some(child.0.id())).await;
             child.stop();
             m
         }
@@ -542,7 +626,7 @@ async fn run(target: Target, s: &Settings) -> Measured {
                 .env("TELOXIDE_API_URL", fake.url())
                 .env("RUST_LOG", "warn");
             let child = Child::spawn(serve);
-            let m = drive_all(&fake, &users, s, target).await;
+            let m = drive_all(&fake, &users, s, target, Some(child.0.id())).await;
             child.stop();
             drop(db);
             m
@@ -557,18 +641,36 @@ async fn run(target: Target, s: &Settings) -> Measured {
     measured
 }
 
-/// The warm-up, then the measured phase, polled through the fake.
+/// The warm-up, then the measured phase, polled through the fake; `child` is the bot's
+/// process, if it has one.
 async fn drive_all(
     fake: &FakeTelegram,
     users: &[TgUser],
     s: &Settings,
     target: Target,
+    child: Option<u32>,
 ) -> Measured {
     let mut feed = Feed::Poll;
     if s.warmup > 0 {
         drive(fake, &mut feed, users, s.warmup, target).await;
     }
-    drive(fake, &mut feed, users, s.logs, target).await
+    measure(fake, &mut feed, users, s.logs, target, child).await
+}
+
+/// The measured phase, with the CPU time it took.
+async fn measure(
+    fake: &FakeTelegram,
+    feed: &mut Feed,
+    users: &[TgUser],
+    per_cadre: usize,
+    target: Target,
+    child: Option<u32>,
+) -> Measured {
+    let before = CpuReading::take(child);
+    let mut m = drive(fake, feed, users, per_cadre, target).await;
+    let after = CpuReading::take(child);
+    m.cpu = before.zip(after).map(|(b, a)| b.until(&a));
+    m
 }
 
 /// Set in the environment of this bench started again as the echo bot (the fake's URL).
@@ -618,6 +720,45 @@ fn echo_child(api: &str) {
     });
 }
 
+/// Where the machine's time went per log, and what a log may cost at the ratio goal: the
+/// machine's cores, shared by the fake, the bot and the database, divided by the goal's rate.
+fn print_cpu(results: &[Measured]) {
+    let rate_of = |t: Target| results.iter().find(|m| m.target == t).map(Measured::rate);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let per_log = |d: Duration, m: &Measured| d.as_secs_f64() * 1e6 / m.logs as f64;
+    println!();
+    println!(
+        "| engine   | CPU µs per log: bench | bot | PostgreSQL |   all | cores busy | \
+         updates handed out: per log | per getUpdates | µs per log at {RATIO_GOAL} × echo |"
+    );
+    println!(
+        "|----------|------:|----:|-----------:|------:|-----------:|------:|------:|------:|"
+    );
+    for m in results {
+        let Some(cpu) = m.cpu else { continue };
+        let all = cpu.bench + cpu.child + cpu.postgres;
+        let budget = match (m.target.goal(), rate_of(m.target.baseline())) {
+            (Some(_), Some(echo)) => format!("{:.0}", cores * 1e6 / (RATIO_GOAL * echo)),
+            _ => "-".into(),
+        };
+        let bot = match m.target {
+            Target::EchoProcess | Target::Process(_) => format!("{:.0}", per_log(cpu.child, m)),
+            // In process the bot's time is the bench's.
+            _ => "(in bench)".into(),
+        };
+        println!(
+            "| {:<8} | {:>5.0} | {bot:>3} | {:>10.0} | {:>5.0} | {:>10.2} | {:>5.2} | {:>5.1} | {budget:>5} |",
+            m.target.name(),
+            per_log(cpu.bench, m),
+            per_log(cpu.postgres, m),
+            per_log(all, m),
+            all.as_secs_f64() / m.elapsed.as_secs_f64().max(1e-9),
+            m.handed_out as f64 / m.logs as f64,
+            m.handed_out as f64 / m.polls.max(1) as f64,
+        );
+    }
+}
+
 fn print_table(s: &Settings, results: &[Measured]) {
     let rate_of = |t: Target| results.iter().find(|m| m.target == t).map(Measured::rate);
     println!();
@@ -661,6 +802,7 @@ fn print_table(s: &Settings, results: &[Measured]) {
             println!("{}: mean batch {}", m.target.name(), groups.join(", "));
         }
     }
+    print_cpu(results);
     for m in results {
         let mut verdict = Vec::new();
         if let Some(goal) = m.target.goal() {
