@@ -362,6 +362,11 @@ pub(crate) fn json_param<R: JsonRow>(rows: &[R]) -> String {
 
 /// A `FROM` item that reads parameter `$param`, a JSON array of `R`, as a table `j`.
 pub(crate) fn json_table<R: JsonRow>(engine: Engine, param: usize) -> String {
+    json_table_as::<R>(engine, param, "j")
+}
+
+/// [`json_table`] under another name, for a statement that reads two such parameters.
+pub(crate) fn json_table_as<R: JsonRow>(engine: Engine, param: usize, name: &str) -> String {
     let cols = R::COLUMNS;
     match engine {
         Engine::Sqlite => {
@@ -370,14 +375,14 @@ pub(crate) fn json_table<R: JsonRow>(engine: Engine, param: usize) -> String {
                 .map(|(c, _)| format!("json_extract(value, '$.{c}') AS {c}"))
                 .collect();
             format!(
-                "(SELECT {} FROM json_each(${param})) AS j",
+                "(SELECT {} FROM json_each(${param})) AS {name}",
                 fields.join(", ")
             )
         }
         Engine::Postgres => {
             let fields: Vec<String> = cols.iter().map(|(c, t)| format!("{c} {t}")).collect();
             format!(
-                "jsonb_to_recordset(${param}::jsonb) AS j({})",
+                "jsonb_to_recordset(${param}::jsonb) AS {name}({})",
                 fields.join(", ")
             )
         }

@@ -5,7 +5,8 @@ use crate::group::fail_all;
 use crate::outbox::OutboxTx;
 use crate::updates::Claim;
 use crate::{
-    JsonRow, Result, StorageError, Store, in_tx, json_param, json_table, ms, read_db, write_db,
+    JsonRow, Result, StorageError, Store, in_tx, json_param, json_table, json_table_as, ms,
+    read_db, write_db,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::attendance::Month;
@@ -185,17 +186,27 @@ struct BatchLogRow<'a> {
     log: LogRow<'a>,
 }
 
-/// PostgreSQL: claims the batch's updates, keeps the logs whose update was not claimed
-/// before (or that have none), gives each person's kept logs the next numbers in batch
-/// order and inserts them, in one statement (data-modifying CTEs share one snapshot, and
-/// each one's RETURNING feeds the next). Returns each inserted log's id, number and message.
+/// [`pg_batch_sql`], built once.
+static PG_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(pg_batch_sql);
+
+/// PostgreSQL: a whole batch in one statement, so one round trip and no explicit
+/// transaction (a statement is atomic on its own). It claims the batch's updates, keeps the
+/// logs whose update was not claimed before (or that have none), gives each person's kept
+/// logs the next numbers in batch order, inserts them and their files (data-modifying CTEs
+/// share one snapshot, and each one's RETURNING feeds the next), and answers one row per
+/// log of the batch: the log's id and number if it was inserted, with the days of its month
+/// that have a log — `log_days` as of the statement's snapshot (the trigger that keeps it
+/// runs at the statement's end) and the days of this batch's logs — and whether its person
+/// is on the roster (an unknown person's update is not claimed, so it can be tried again).
 fn pg_batch_sql() -> String {
     format!(
         "
     WITH j AS (SELECT * FROM {}),
+    f AS (SELECT * FROM {}),
     claimed AS (
         INSERT INTO processed_updates (update_id, received_at)
-        SELECT uid, at FROM j WHERE uid IS NOT NULL
+        SELECT uid, at FROM j
+        WHERE uid IS NOT NULL AND EXISTS (SELECT 1 FROM people p WHERE p.id = j.pid)
         ON CONFLICT (update_id) DO NOTHING RETURNING update_id
     ),
     kept AS (
@@ -207,15 +218,65 @@ fn pg_batch_sql() -> String {
         UPDATE people SET log_seq = people.log_seq + counts.n FROM counts
         WHERE people.id = counts.pid
         RETURNING people.id AS pid, people.log_seq - counts.n AS base
+    ),
+    inserted AS (
+        INSERT INTO logs (person_id, seq, day, kind, text, latitude, longitude, backdated,
+            chat_id, message_id, created_at, updated_at)
+        SELECT kept.pid, numbered.base + kept.k, kept.day, kept.kind, kept.body, kept.lat,
+            kept.lon, kept.backdated, kept.chat_id, kept.message_id, kept.at, kept.at
+        FROM kept JOIN numbered ON numbered.pid = kept.pid
+        RETURNING id, person_id, seq, day, chat_id, message_id
+    ),
+    files AS (
+        INSERT INTO log_attachments
+            (log_id, kind, file_id, file_unique_id, file_size, mime, file_name, message_id)
+        SELECT ins.id, f.kind, f.file_id, f.file_unique_id, f.size, f.mime, f.file_name,
+            ins.message_id
+        FROM f JOIN j ON j.i = f.i
+        JOIN inserted ins ON ins.chat_id = j.chat_id AND ins.message_id = j.message_id
+        ON CONFLICT (log_id, file_unique_id) DO NOTHING
     )
-    INSERT INTO logs (person_id, seq, day, kind, text, latitude, longitude, backdated,
-        chat_id, message_id, created_at, updated_at)
-    SELECT kept.pid, numbered.base + kept.k, kept.day, kept.kind, kept.body, kept.lat,
-        kept.lon, kept.backdated, kept.chat_id, kept.message_id, kept.at, kept.at
-    FROM kept JOIN numbered ON numbered.pid = kept.pid
-    RETURNING id, seq, chat_id, message_id",
-        json_table::<BatchLogRow>(crate::Engine::Postgres, 1)
+    SELECT j.i, ins.id, ins.seq,
+        CASE WHEN ins.id IS NULL THEN NULL ELSE ARRAY(
+            SELECT d.day FROM log_days d
+            WHERE d.person_id = ins.person_id
+              AND d.day >= date_trunc('month', ins.day)::date
+              AND d.day < (date_trunc('month', ins.day) + interval '1 month')::date
+            UNION
+            SELECT k.day FROM kept k
+            WHERE k.pid = ins.person_id
+              AND date_trunc('month', k.day) = date_trunc('month', ins.day)
+            ORDER BY 1
+        ) END,
+        EXISTS (SELECT 1 FROM people p WHERE p.id = j.pid)
+    FROM j LEFT JOIN inserted ins ON ins.chat_id = j.chat_id AND ins.message_id = j.message_id",
+        json_table::<BatchLogRow>(crate::Engine::Postgres, 1),
+        json_table_as::<BatchFileRow>(crate::Engine::Postgres, 2, "f"),
     )
+}
+
+/// A file of a log in PostgreSQL's one-statement batch, by the log's place in the batch.
+#[derive(serde::Serialize)]
+struct BatchFileRow<'a> {
+    i: i64,
+    kind: &'a str,
+    file_id: &'a str,
+    file_unique_id: &'a str,
+    size: Option<i64>,
+    mime: Option<&'a str>,
+    file_name: Option<&'a str>,
+}
+
+impl JsonRow for BatchFileRow<'_> {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("i", "bigint"),
+        ("kind", "text"),
+        ("file_id", "text"),
+        ("file_unique_id", "text"),
+        ("size", "bigint"),
+        ("mime", "text"),
+        ("file_name", "text"),
+    ];
 }
 
 impl JsonRow for BatchLogRow<'_> {
@@ -297,13 +358,21 @@ impl Store {
         }
     }
 
-    /// A batch of single logs in one transaction: one statement each for the people's log
-    /// numbers, the logs and their files, then one read of the months' days. If the batch
-    /// fails for a reason other than an unreachable database, each log is tried on its own,
-    /// so one bad log cannot sink the others.
+    /// A batch of single logs, all or nothing: on PostgreSQL one statement, on SQLite one
+    /// transaction (one statement each for the claims, the people's log numbers, the logs
+    /// and their files, then one read of the months' days). If the batch fails for a reason
+    /// other than an unreachable database, each log is tried on its own, so one bad log
+    /// cannot sink the others.
     pub(crate) async fn record_log_batch(&self, logs: Vec<QueuedLog>) -> Vec<Result<Recorded>> {
-        match self.try_log_batch(&logs).await {
-            Ok(recorded) => recorded.into_iter().map(Ok).collect(),
+        let tried = match self.engine() {
+            crate::Engine::Postgres => self.pg_log_batch(&logs).await,
+            crate::Engine::Sqlite => self
+                .try_log_batch(&logs)
+                .await
+                .map(|recorded| recorded.into_iter().map(Ok).collect()),
+        };
+        match tried {
+            Ok(recorded) => recorded,
             Err(e) if e.is_unavailable() => {
                 tracing::error!(error = %e, batch = logs.len(), "logs not recorded");
                 fail_all(e, logs.len())
@@ -320,6 +389,77 @@ impl Store {
         }
     }
 
+    /// PostgreSQL's batch: [`pg_batch_sql`], one round trip. A message twice in one batch (a
+    /// redelivery) is recorded once; a log of a person not on the roster fails alone.
+    async fn pg_log_batch(&self, logs: &[QueuedLog]) -> Result<Vec<Result<Recorded>>> {
+        let crate::Db::Postgres(pool) = &self.db else {
+            return Err(StorageError::Internal(
+                "a PostgreSQL batch on another engine",
+            ));
+        };
+        let mut seen_updates = HashSet::new();
+        let mut seen_messages = HashSet::new();
+        let first: Vec<bool> = logs
+            .iter()
+            .map(|l| {
+                l.update_id.is_none_or(|id| seen_updates.insert(id))
+                    && seen_messages.insert((l.chat_id, l.message_id))
+            })
+            .collect();
+        let mut rows = Vec::with_capacity(logs.len());
+        let mut files = Vec::new();
+        for (i, log) in logs.iter().enumerate().filter(|&(i, _)| first[i]) {
+            rows.push(BatchLogRow {
+                i: i as i64,
+                uid: log.update_id,
+                log: LogRow::of(log, 0),
+            });
+            files.extend(log.input.attachments.iter().map(|a| BatchFileRow {
+                i: i as i64,
+                kind: a.kind.as_str(),
+                file_id: &a.file_id,
+                file_unique_id: &a.file_unique_id,
+                size: a.size.and_then(|s| i64::try_from(s).ok()),
+                mime: a.mime.as_deref(),
+                file_name: a.file_name.as_deref(),
+            }));
+        }
+        type Row = (i64, Option<i64>, Option<i64>, Option<Vec<NaiveDate>>, bool);
+        let answered: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(PG_BATCH_SQL.as_str()))
+            .bind(json_param(&rows))
+            .bind(json_param(&files))
+            .fetch_all(pool)
+            .await?;
+        // A repeat within the batch is a duplicate of its first occurrence.
+        let mut out: Vec<Result<Recorded>> = logs.iter().map(|_| Ok(Recorded::Duplicate)).collect();
+        for (i, id, seq, days, known) in answered {
+            let Some(log) = usize::try_from(i)
+                .ok()
+                .and_then(|i| logs.get(i).map(|l| (i, l)))
+            else {
+                return Err(StorageError::Internal(
+                    "a batch answered for a log it was not given",
+                ));
+            };
+            let (i, log) = log;
+            out[i] = match (id, seq) {
+                (Some(log_id), Some(seq)) => Ok(Recorded::Log(LogReceipt {
+                    log_id,
+                    person_id: log.person_id,
+                    seq,
+                    day: log.day,
+                    attachments: log.input.attachments.len() as i64,
+                    month_log_dates: days.unwrap_or_default(),
+                })),
+                // Its update was claimed before: a redelivery.
+                _ if known && log.update_id.is_some() => Ok(Recorded::Duplicate),
+                _ => Err(StorageError::Internal("log of a person not on the roster")),
+            };
+        }
+        Ok(out)
+    }
+
+    /// SQLite's batch, in one transaction.
     async fn try_log_batch(&self, logs: &[QueuedLog]) -> Result<Vec<Recorded>> {
         let engine = self.engine();
         let claim_sql = crate::updates::claim_many_sql(engine);
@@ -362,114 +502,68 @@ impl Store {
                 })
             })
             .collect();
-        let pg_sql = pg_batch_sql();
         let (kept, seqs, ids, days) = in_tx!(self, tx => {
             // Which logs are new (their updates claimed here), with their numbers and ids.
-            let mut kept_at: Vec<usize> = Vec::with_capacity(logs.len());
             let mut seqs = Vec::with_capacity(logs.len());
             let mut ids = Vec::with_capacity(logs.len());
-            if engine == crate::Engine::Postgres {
-                // Claim, number and insert in one statement: one round trip instead of three.
-                // A message twice in one batch (a redelivery) is recorded once.
-                let mut seen_updates = HashSet::new();
-                let mut seen_messages = HashSet::new();
-                let first: Vec<usize> = (0..logs.len())
-                    .filter(|&i| {
-                        let l = &logs[i];
-                        l.update_id.is_none_or(|id| seen_updates.insert(id))
-                            && seen_messages.insert((l.chat_id, l.message_id))
-                    })
-                    .collect();
-                let rows: Vec<BatchLogRow> = first
+            // The updates are claimed in the logs' own transaction: a redelivered update
+            // (also twice within one batch) is recorded once, and a failed batch claims
+            // nothing.
+            let mut fresh: HashSet<i64> = if claims.is_empty() {
+                HashSet::new()
+            } else {
+                let claimed: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(claim_sql.as_str()))
+                    .bind(json_param(&claims))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                claimed.into_iter().map(|r| r.0).collect()
+            };
+            let kept_at: Vec<usize> = (0..logs.len())
+                .filter(|&i| logs[i].update_id.is_none_or(|id| fresh.remove(&id)))
+                .collect();
+            // Each person's new logs take the next numbers, in arrival order.
+            let mut per_person: HashMap<i64, i64> = HashMap::new();
+            for &i in &kept_at {
+                *per_person.entry(logs[i].person_id).or_default() += 1;
+            }
+            if !kept_at.is_empty() {
+                let mut counts: Vec<SeqCount> = per_person
                     .iter()
-                    .map(|&i| BatchLogRow {
-                        i: i as i64,
-                        uid: logs[i].update_id,
-                        log: LogRow::of(&logs[i], 0),
-                    })
+                    .map(|(&pid, &n)| SeqCount { pid, n })
                     .collect();
-                let inserted: Vec<(i64, i64, i64, i64)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(pg_sql.as_str()))
+                counts.sort_unstable_by_key(|c| c.pid);
+                let last: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(seq_sql.as_str()))
+                    .bind(json_param(&counts))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut next: HashMap<i64, i64> = last
+                    .into_iter()
+                    .map(|(pid, last)| (pid, last - per_person.get(&pid).copied().unwrap_or(0)))
+                    .collect();
+                let mut rows = Vec::with_capacity(kept_at.len());
+                for &i in &kept_at {
+                    let log = &logs[i];
+                    let Some(n) = next.get_mut(&log.person_id) else {
+                        return Err(StorageError::Internal("log of a person not on the roster"));
+                    };
+                    *n += 1;
+                    seqs.push(*n);
+                    rows.push(LogRow::of(log, *n));
+                }
+                let inserted: Vec<(i64, i64, i64)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(logs_sql.as_str()))
                         .bind(json_param(&rows))
                         .fetch_all(&mut *tx)
                         .await?;
-                let by_message: HashMap<(i64, i64), (i64, i64)> = inserted
+                let by_seq: HashMap<(i64, i64), i64> = inserted
                     .into_iter()
-                    .map(|(id, seq, chat, message)| ((chat, message), (seq, id)))
+                    .map(|(id, pid, seq)| ((pid, seq), id))
                     .collect();
-                for &i in &first {
-                    let log = &logs[i];
-                    match by_message.get(&(log.chat_id, log.message_id)) {
-                        Some(&(seq, id)) => {
-                            kept_at.push(i);
-                            seqs.push(seq);
-                            ids.push(id);
-                        }
-                        // Its update was claimed before: a redelivery.
-                        None if log.update_id.is_some() => {}
-                        None => return Err(StorageError::Internal("log of a person not on the roster")),
-                    }
-                }
-            } else {
-                // The updates are claimed in the logs' own transaction: a redelivered update
-                // (also twice within one batch) is recorded once, and a failed batch claims
-                // nothing.
-                let mut fresh: HashSet<i64> = if claims.is_empty() {
-                    HashSet::new()
-                } else {
-                    let claimed: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(claim_sql.as_str()))
-                        .bind(json_param(&claims))
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    claimed.into_iter().map(|r| r.0).collect()
-                };
-                kept_at = (0..logs.len())
-                    .filter(|&i| logs[i].update_id.is_none_or(|id| fresh.remove(&id)))
-                    .collect();
-                // Each person's new logs take the next numbers, in arrival order.
-                let mut per_person: HashMap<i64, i64> = HashMap::new();
-                for &i in &kept_at {
-                    *per_person.entry(logs[i].person_id).or_default() += 1;
-                }
-                if !kept_at.is_empty() {
-                    let mut counts: Vec<SeqCount> = per_person
-                        .iter()
-                        .map(|(&pid, &n)| SeqCount { pid, n })
-                        .collect();
-                    counts.sort_unstable_by_key(|c| c.pid);
-                    let last: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(seq_sql.as_str()))
-                        .bind(json_param(&counts))
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    let mut next: HashMap<i64, i64> = last
-                        .into_iter()
-                        .map(|(pid, last)| (pid, last - per_person.get(&pid).copied().unwrap_or(0)))
-                        .collect();
-                    let mut rows = Vec::with_capacity(kept_at.len());
-                    for &i in &kept_at {
-                        let log = &logs[i];
-                        let Some(n) = next.get_mut(&log.person_id) else {
-                            return Err(StorageError::Internal("log of a person not on the roster"));
-                        };
-                        *n += 1;
-                        seqs.push(*n);
-                        rows.push(LogRow::of(log, *n));
-                    }
-                    let inserted: Vec<(i64, i64, i64)> =
-                        sqlx::query_as(sqlx::AssertSqlSafe(logs_sql.as_str()))
-                            .bind(json_param(&rows))
-                            .fetch_all(&mut *tx)
-                            .await?;
-                    let by_seq: HashMap<(i64, i64), i64> = inserted
-                        .into_iter()
-                        .map(|(id, pid, seq)| ((pid, seq), id))
-                        .collect();
-                    for (&i, seq) in kept_at.iter().zip(&seqs) {
-                        let Some(&id) = by_seq.get(&(logs[i].person_id, *seq)) else {
-                            return Err(StorageError::Internal("a batched log was not inserted"));
-                        };
-                        ids.push(id);
-                    }
+                for (&i, seq) in kept_at.iter().zip(&seqs) {
+                    let Some(&id) = by_seq.get(&(logs[i].person_id, *seq)) else {
+                        return Err(StorageError::Internal("a batched log was not inserted"));
+                    };
+                    ids.push(id);
                 }
             }
             let mut days: Vec<(i64, NaiveDate)> = Vec::new();

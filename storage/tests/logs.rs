@@ -517,9 +517,9 @@ async fn one_failing_log_does_not_sink_the_others_of_its_batch(store: Store) {
         let person = if i == 10 { 999_999 } else { zhang };
         tasks.spawn(async move {
             let input = text("走访");
-            let result = store
-                .record_log(new_log(person, day(25), &input, i), now())
-                .await;
+            let mut log = new_log(person, day(25), &input, i);
+            log.update_id = Some(8000 + i);
+            let result = store.record_log(log, now()).await;
             (person, result)
         });
     }
@@ -534,6 +534,9 @@ async fn one_failing_log_does_not_sink_the_others_of_its_batch(store: Store) {
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
     assert_eq!(store.person_logs(zhang).await.unwrap().len(), 20);
+    // The failed log's update is not claimed: a redelivery may try it again.
+    assert!(store.claim_update(8010, now()).await.unwrap());
+    assert!(!store.claim_update(8011, now()).await.unwrap());
 }
 
 /// The update a log came in is claimed with the log: redelivered (also several copies at
