@@ -26,6 +26,10 @@
 //! the bot shares the fake's process; out of process it competes for the same two cores but
 //! not for one runtime. Each process target's ratio is to `echo-proc`, the others' to `echo`.
 //!
+//! Over each measured phase the bench also reads the CPU clocks (Linux `/proc`) of its own
+//! process, of the bot's process (process targets) and of every PostgreSQL process, and
+//! prints them per log beside what a log may cost at the ratio goal: where the time goes.
+//!
 //! PostgreSQL is reached like the tests do (`ZHUCUN_TEST_POSTGRES`, default
 //! `postgres://postgres@127.0.0.1:5432/test`), in a schema of its own that is dropped after.
 
