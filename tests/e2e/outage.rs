@@ -12,6 +12,7 @@ on_both_engines!(
     messages_sent_while_the_database_is_away_are_recorded_when_it_returns,
     a_button_pressed_while_the_database_is_away_is_handled_when_it_returns,
     a_receipt_that_cannot_reach_telegram_is_sent_again_and_the_log_kept_once,
+    failing_fetches_and_an_odd_update_lose_nothing_and_a_cool_down_is_honoured,
 );
 
 const TOLD_TO_WAIT: &str = "无需重新发送";
@@ -149,4 +150,58 @@ async fn a_receipt_that_cannot_reach_telegram_is_sent_again_and_the_log_kept_onc
     assert!(me.text().unwrap().contains("有记实的天数：1 天"), "{me}");
     assert!(t.tg.all_confirmed_within(Duration::from_secs(5)).await);
     t.stop().await;
+}
+
+/// `getUpdates` refused (429 with a cool-down, a server error, a dropped connection, a bad
+/// gateway) and an update of a kind the bot cannot read: the bot keeps polling, honours the
+/// cool-down, answers the log sent meanwhile, and confirms everything.
+async fn failing_fetches_and_an_odd_update_lose_nothing_and_a_cool_down_is_honoured(
+    engine: Engine,
+) {
+    use fakebot::Failure;
+    let t = TestApp::start(engine).await;
+    let zhang = t.cadre().await;
+    t.tg.fail_next("getUpdates", Failure::TooManyRequests { retry_after: 1 }, 1);
+    t.tg.fail_next("getUpdates", Failure::ServerError, 1);
+    t.tg.fail_next("getUpdates", Failure::Disconnect, 1);
+    t.tg.fail_next(
+        "getUpdates",
+        Failure::Api {
+            code: 502,
+            description: "Bad Gateway".into(),
+        },
+        1,
+    );
+    t.tg.push_update(serde_json::json!({ "message": 42 }));
+    let update = fakebot::updates::text(&zhang, "整理村务公开栏");
+    let message_id = fakebot::updates::message_id(&update);
+    t.send(update);
+    let receipt =
+        t.tg.next_to_within(zhang.id, Duration::from_secs(20))
+            .await
+            .expect("the receipt, once getUpdates answers again");
+    assert!(receipt.text().unwrap().contains("第 1 条"), "{receipt}");
+    assert_eq!(replied_to(&receipt), Some(message_id));
+    let polls = t.tg.calls_to("getUpdates");
+    let refused = polls
+        .iter()
+        .position(|c| {
+            c.error
+                .as_deref()
+                .is_some_and(|e| e.contains("Too Many Requests"))
+        })
+        .expect("the 429 was answered");
+    let next = &polls[refused + 1];
+    assert!(
+        next.at.duration_since(polls[refused].at) >= Duration::from_millis(900),
+        "asked again {:?} after a 1 s cool-down",
+        next.at.duration_since(polls[refused].at)
+    );
+    // The odd update is confirmed with the rest: a restart would not fetch it again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while t.tg.unconfirmed_updates() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(t.tg.unconfirmed_updates(), 0);
+    t.tg.assert_silent(zhang.id, Duration::from_secs(1)).await;
 }
