@@ -196,7 +196,8 @@ static PG_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(pg_b
 /// share one snapshot, and each one's RETURNING feeds the next), and answers one row per
 /// log of the batch: the log's id and number if it was inserted, with the days of its month
 /// that have a log — `log_days` as of the statement's snapshot (the trigger that keeps it
-/// runs at the statement's end) and the days of this batch's logs — and whether its person
+/// runs at the statement's end) and the days of this batch's logs; months are taken on the
+/// plain date (`::timestamp`), not in the session's time zone — and whether its person
 /// is on the roster (an unknown person's update is not claimed, so it can be tried again).
 fn pg_batch_sql() -> String {
     format!(
@@ -240,12 +241,12 @@ fn pg_batch_sql() -> String {
         CASE WHEN ins.id IS NULL THEN NULL ELSE ARRAY(
             SELECT d.day FROM log_days d
             WHERE d.person_id = ins.person_id
-              AND d.day >= date_trunc('month', ins.day)::date
-              AND d.day < (date_trunc('month', ins.day) + interval '1 month')::date
+              AND d.day >= date_trunc('month', ins.day::timestamp)::date
+              AND d.day < (date_trunc('month', ins.day::timestamp) + interval '1 month')::date
             UNION
             SELECT k.day FROM kept k
             WHERE k.pid = ins.person_id
-              AND date_trunc('month', k.day) = date_trunc('month', ins.day)
+              AND date_trunc('month', k.day::timestamp) = date_trunc('month', ins.day::timestamp)
             ORDER BY 1
         ) END,
         EXISTS (SELECT 1 FROM people p WHERE p.id = j.pid)
@@ -358,11 +359,11 @@ impl Store {
         }
     }
 
-    /// A batch of single logs, all or nothing: on PostgreSQL one statement, on SQLite one
-    /// transaction (one statement each for the claims, the people's log numbers, the logs
-    /// and their files, then one read of the months' days). If the batch fails for a reason
-    /// other than an unreachable database, each log is tried on its own, so one bad log
-    /// cannot sink the others.
+    /// A batch of single logs: on PostgreSQL one statement (a log of a person not on the
+    /// roster fails alone), on SQLite one transaction (one statement each for the claims,
+    /// the people's log numbers, the logs and their files, then one read of the months'
+    /// days), all or nothing. If the batch fails for a reason other than an unreachable
+    /// database, each log is tried on its own, so one bad log cannot sink the others.
     pub(crate) async fn record_log_batch(&self, logs: Vec<QueuedLog>) -> Vec<Result<Recorded>> {
         let tried = match self.engine() {
             crate::Engine::Postgres => self.pg_log_batch(&logs).await,
