@@ -233,7 +233,7 @@ fn pg_batch_sql() -> String {
             (log_id, kind, file_id, file_unique_id, file_size, mime, file_name, message_id)
         SELECT ins.id, f.kind, f.file_id, f.file_unique_id, f.size, f.mime, f.file_name,
             ins.message_id
-        FROM f JOIN j ON j.i = f.i
+        FROM f JOIN j ON j.i = f.owner
         JOIN inserted ins ON ins.chat_id = j.chat_id AND ins.message_id = j.message_id
         ON CONFLICT (log_id, file_unique_id) DO NOTHING
     )
@@ -252,32 +252,8 @@ fn pg_batch_sql() -> String {
         EXISTS (SELECT 1 FROM people p WHERE p.id = j.pid)
     FROM j LEFT JOIN inserted ins ON ins.chat_id = j.chat_id AND ins.message_id = j.message_id",
         json_table::<BatchLogRow>(crate::Engine::Postgres, 1),
-        json_table_as::<BatchFileRow>(crate::Engine::Postgres, 2, "f"),
+        json_table_as::<FileRow>(crate::Engine::Postgres, 2, "f"),
     )
-}
-
-/// A file of a log in PostgreSQL's one-statement batch, by the log's place in the batch.
-#[derive(serde::Serialize)]
-struct BatchFileRow<'a> {
-    i: i64,
-    kind: &'a str,
-    file_id: &'a str,
-    file_unique_id: &'a str,
-    size: Option<i64>,
-    mime: Option<&'a str>,
-    file_name: Option<&'a str>,
-}
-
-impl JsonRow for BatchFileRow<'_> {
-    const COLUMNS: &'static [(&'static str, &'static str)] = &[
-        ("i", "bigint"),
-        ("kind", "text"),
-        ("file_id", "text"),
-        ("file_unique_id", "text"),
-        ("size", "bigint"),
-        ("mime", "text"),
-        ("file_name", "text"),
-    ];
 }
 
 impl JsonRow for BatchLogRow<'_> {
@@ -298,9 +274,11 @@ impl JsonRow for BatchLogRow<'_> {
     ];
 }
 
+/// A file of a log: `owner` is the log's id (SQLite's batch) or the log's place in the
+/// batch (PostgreSQL's one statement, where the log has no id yet).
 #[derive(serde::Serialize)]
 struct FileRow<'a> {
-    log_id: i64,
+    owner: i64,
     kind: &'a str,
     file_id: &'a str,
     file_unique_id: &'a str,
@@ -310,9 +288,24 @@ struct FileRow<'a> {
     message_id: i64,
 }
 
+impl<'a> FileRow<'a> {
+    fn of(owner: i64, a: &'a domain::worklog::Attachment, message_id: i64) -> FileRow<'a> {
+        FileRow {
+            owner,
+            kind: a.kind.as_str(),
+            file_id: &a.file_id,
+            file_unique_id: &a.file_unique_id,
+            size: a.size.and_then(|s| i64::try_from(s).ok()),
+            mime: a.mime.as_deref(),
+            file_name: a.file_name.as_deref(),
+            message_id,
+        }
+    }
+}
+
 impl JsonRow for FileRow<'_> {
     const COLUMNS: &'static [(&'static str, &'static str)] = &[
-        ("log_id", "bigint"),
+        ("owner", "bigint"),
         ("kind", "text"),
         ("file_id", "text"),
         ("file_unique_id", "text"),
@@ -415,15 +408,12 @@ impl Store {
                 uid: log.update_id,
                 log: LogRow::of(log, 0),
             });
-            files.extend(log.input.attachments.iter().map(|a| BatchFileRow {
-                i: i as i64,
-                kind: a.kind.as_str(),
-                file_id: &a.file_id,
-                file_unique_id: &a.file_unique_id,
-                size: a.size.and_then(|s| i64::try_from(s).ok()),
-                mime: a.mime.as_deref(),
-                file_name: a.file_name.as_deref(),
-            }));
+            files.extend(
+                log.input
+                    .attachments
+                    .iter()
+                    .map(|a| FileRow::of(i as i64, a, log.message_id)),
+            );
         }
         type Row = (i64, Option<i64>, Option<i64>, Option<Vec<NaiveDate>>, bool);
         let answered: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(PG_BATCH_SQL.as_str()))
@@ -480,7 +470,7 @@ impl Store {
         let files_sql = format!(
             "INSERT INTO log_attachments
                  (log_id, kind, file_id, file_unique_id, file_size, mime, file_name, message_id)
-             SELECT log_id, kind, file_id, file_unique_id, size, mime, file_name, message_id
+             SELECT owner, kind, file_id, file_unique_id, size, mime, file_name, message_id
              FROM {} WHERE true
              ON CONFLICT (log_id, file_unique_id) DO NOTHING",
             json_table::<FileRow>(engine, 1)
@@ -573,16 +563,7 @@ impl Store {
                 for (&i, &id) in kept_at.iter().zip(&ids) {
                     let log = &logs[i];
                     for a in &log.input.attachments {
-                        files.push(FileRow {
-                            log_id: id,
-                            kind: a.kind.as_str(),
-                            file_id: &a.file_id,
-                            file_unique_id: &a.file_unique_id,
-                            size: a.size.and_then(|s| i64::try_from(s).ok()),
-                            mime: a.mime.as_deref(),
-                            file_name: a.file_name.as_deref(),
-                            message_id: log.message_id,
-                        });
+                        files.push(FileRow::of(id, a, log.message_id));
                     }
                 }
                 if !files.is_empty() {
