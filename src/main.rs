@@ -210,6 +210,13 @@ fn load_config(path: Option<&Path>) -> Result<Config> {
             .with_context(|| format!("cannot read calendar.file {}", path.display()))?;
         config.calendar.file_text = Some(text);
     }
+    if let Some(path) = config.reports.chart_font.clone() {
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("cannot read reports.chart_font {}", path.display()))?;
+        render::chart::check_font(&bytes)
+            .map_err(|e| anyhow!("reports.chart_font {}: {e}", path.display()))?;
+        config.reports.chart_font_bytes = domain::config::FontBytes(Some(bytes.leak()));
+    }
     if let Ok(url) = std::env::var("DATABASE_URL")
         && !url.trim().is_empty()
     {

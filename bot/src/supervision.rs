@@ -16,7 +16,6 @@ use domain::supervision::{
     CadreMonth, DistrictStats, IsoWeek, check_month, day_start, district_of, district_stats,
     is_within, short_name, week_logs,
 };
-use std::sync::OnceLock;
 use storage::{Person, StorageError, UnitWeek};
 use teloxide::prelude::*;
 use teloxide::types::{ParseMode, ReplyParameters};
@@ -306,21 +305,14 @@ fn units_list(lang: Lang, missing: &[&UnitWeek]) -> String {
     )
 }
 
-/// The chart font, read once from `reports.chart_font` (kept for the life of the process,
-/// as the drawing library wants it).
-fn chart_font(app: &Ctx) -> Option<&'static [u8]> {
-    static FONT: OnceLock<Option<&'static [u8]>> = OnceLock::new();
-    *FONT.get_or_init(|| {
-        let path = &app.config.reports.chart_font;
-        match std::fs::read(path) {
-            Ok(bytes) => Some(Box::leak(bytes.into_boxed_slice())),
-            Err(e) => {
-                tracing::error!(path = %path.display(), error = %e,
-                    "the chart font cannot be read; install fonts-wqy-microhei or set reports.chart_font");
-                None
-            }
-        }
-    })
+/// The chart font: the operator's `reports.chart_font` (read and checked at start), else
+/// the one shipped in the binary.
+fn chart_font(app: &Ctx) -> &'static [u8] {
+    app.config
+        .reports
+        .chart_font_bytes
+        .0
+        .unwrap_or(render::chart::FONT)
 }
 
 /// Renders the supervision notifications (`None`: not one of them, or nothing to send).
@@ -390,20 +382,36 @@ pub(crate) async fn render(
         Notification::WeeklyChart { monday } => {
             let week = IsoWeek::of(*monday);
             let logs = week_rows(app, week).await?;
-            let Some(font) = chart_font(app) else {
-                return Ok(None);
-            };
-            match render::chart::week_png(&week_chart(lang, week, &week_logs(&logs, week)), font) {
-                Ok(bytes) => Some(Rendered::Photo {
-                    bytes,
-                    caption: fill(
-                        tr(lang, K::WeeklyChartTitle),
-                        &[("week", &week.to_string())],
+            let chart = week_chart(lang, week, &week_logs(&logs, week));
+            let caption = fill(
+                tr(lang, K::WeeklyChartTitle),
+                &[("week", &week.to_string())],
+            );
+            match render::chart::week_png(&chart, chart_font(app)) {
+                Ok(png) if png.missing.is_empty() => Some(Rendered::Photo {
+                    bytes: png.bytes,
+                    caption,
+                }),
+                Ok(png) => Some(Rendered::Photo {
+                    bytes: png.bytes,
+                    caption: format!(
+                        "{caption}\n{}",
+                        fill(
+                            tr(lang, K::WeeklyChartMissingGlyphs),
+                            &[("chars", &png.missing.iter().collect::<String>())],
+                        )
                     ),
                 }),
+                // Never a silently missing chart: the admins read why there is none.
                 Err(e) => {
                     tracing::error!(error = %e, "cannot draw the weekly chart");
-                    None
+                    Some(Rendered::Text {
+                        text: fill(
+                            tr(lang, K::WeeklyChartFailed),
+                            &[("week", &week.to_string()), ("error", &e.to_string())],
+                        ),
+                        keyboard: None,
+                    })
                 }
             }
         }

@@ -53,6 +53,8 @@ keys! {
     ColUpdates,
     ColMet,
     WeeklyChartTitle,
+    WeeklyChartMissingGlyphs,
+    WeeklyChartFailed,
     WeeklyChartY,
     WeekdayNames,
     AskContact,
@@ -507,6 +509,8 @@ fn zh(k: K) -> &'static str {
         K::ColUpdates => "条数",
         K::ColMet => "达标",
         K::WeeklyChartTitle => "上周各区县每日记实人数（{week}）",
+        K::WeeklyChartMissingGlyphs => "图中字体缺少“{chars}”，以 □ 代替。",
+        K::WeeklyChartFailed => "上周（{week}）的图表未能生成：{error}。数字见上面的汇总表。",
         K::WeeklyChartY => "有记实的干部人数",
         K::WeekdayNames => "一,二,三,四,五,六,日",
         K::MeSummary => {
@@ -948,6 +952,8 @@ fn en(k: K) -> &'static str {
         K::ColUpdates => "n",
         K::ColMet => "met",
         K::WeeklyChartTitle => "Cadres with a log per district and day ({week})",
+        K::WeeklyChartMissingGlyphs => "The chart's font lacks “{chars}”, drawn as □.",
+        K::WeeklyChartFailed => "The chart for {week} could not be drawn: {error}. The figures are in the table above.",
         K::WeeklyChartY => "cadres with a log",
         K::WeekdayNames => "Mo,Tu,We,Th,Fr,Sa,Su",
         K::MeSummary => {

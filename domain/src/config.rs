@@ -76,18 +76,27 @@ pub struct Config {
 }
 
 /// Supervision reports.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReportsConfig {
     /// A font with Chinese glyphs for the weekly chart's labels (TrueType, OpenType or a
-    /// collection); Debian's fonts-wqy-microhei by default.
-    pub chart_font: PathBuf,
+    /// collection); unset, the font shipped in the binary.
+    pub chart_font: Option<PathBuf>,
+    /// `chart_font`'s bytes, read and checked at start (kept for the life of the process,
+    /// as the drawing library wants it).
+    #[serde(skip)]
+    pub chart_font_bytes: FontBytes,
 }
 
-impl Default for ReportsConfig {
-    fn default() -> Self {
-        ReportsConfig {
-            chart_font: PathBuf::from("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+/// A font file's bytes; `Debug` shows the size, not megabytes of numbers.
+#[derive(Clone, Copy, Default)]
+pub struct FontBytes(pub Option<&'static [u8]>);
+
+impl std::fmt::Debug for FontBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(b) => write!(f, "FontBytes({} bytes)", b.len()),
+            None => f.write_str("FontBytes(shipped)"),
         }
     }
 }

@@ -15,6 +15,7 @@ mod docx;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 mod pdf;
+pub mod table;
 mod txt;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -1,12 +1,20 @@
 //! The weekly summary's chart: cadres with a log per district per day of the week, one
-//! line per district, as a PNG. Text is drawn with the font the caller hands in (a CJK
-//! font such as WenQuanYi Micro Hei), because a font without Chinese glyphs silently draws
-//! nothing for the labels.
+//! line per district, as a PNG. Text is drawn with a CJK font: the one shipped in the
+//! binary ([`FONT`], a GB 2312 subset of WenQuanYi Micro Hei) or one the operator names.
+//! A font without a character draws nothing for it, so such characters are drawn as □ and
+//! named in [`Png::missing`]: the reader is told, the chart is never silently blank.
 
 use crate::RenderError;
+use ab_glyph::Font as _;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use std::sync::Mutex;
+
+/// The shipped chart font (see `render/fonts/README.md`: origin, licence, how it was made).
+pub const FONT: &[u8] = include_bytes!("../fonts/wqy-microhei-gb2312.ttf");
+
+/// What stands for a character the font lacks.
+const MISSING: char = '□';
 
 /// The family name the chart's font is registered under.
 const FAMILY: &str = "zhucun-cjk";
@@ -39,19 +47,78 @@ fn register(font: &'static [u8]) -> Result<(), RenderError> {
 pub const WIDTH: u32 = 960;
 pub const HEIGHT: u32 = 540;
 
-/// Draws the chart as PNG bytes. `font` is a TrueType/OpenType font (or collection) with
-/// CJK glyphs, kept for the life of the process.
-pub fn week_png(chart: &WeekChart, font: &'static [u8]) -> Result<Vec<u8>, RenderError> {
-    let rgb = week_rgb(chart, font)?;
-    encode_png(&rgb, WIDTH, HEIGHT)
+/// A drawn chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Png {
+    pub bytes: Vec<u8>,
+    /// Characters of the labels the font has no glyph for (drawn as □), in order of first
+    /// appearance: the caption should name them.
+    pub missing: Vec<char>,
 }
 
-/// The chart as raw RGB pixels (`WIDTH` × `HEIGHT` × 3), for tests that look for ink.
-pub fn week_rgb(chart: &WeekChart, font: &'static [u8]) -> Result<Vec<u8>, RenderError> {
+/// Draws the chart as a PNG. `font` is a TrueType/OpenType font (or collection) with CJK
+/// glyphs, kept for the life of the process.
+pub fn week_png(chart: &WeekChart, font: &'static [u8]) -> Result<Png, RenderError> {
+    let (rgb, missing) = week_rgb(chart, font)?;
+    Ok(Png {
+        bytes: encode_png(&rgb, WIDTH, HEIGHT)?,
+        missing,
+    })
+}
+
+/// The chart as raw RGB pixels (`WIDTH` × `HEIGHT` × 3), for tests that look for ink, and
+/// the characters the font lacks.
+pub fn week_rgb(
+    chart: &WeekChart,
+    font: &'static [u8],
+) -> Result<(Vec<u8>, Vec<char>), RenderError> {
+    let glyphs = parse(font)?;
     register(font)?;
+    let mut missing = Vec::new();
+    let mut cover = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_whitespace() || glyphs.glyph_id(c).0 != 0 {
+                    c
+                } else {
+                    if !missing.contains(&c) {
+                        missing.push(c);
+                    }
+                    MISSING
+                }
+            })
+            .collect()
+    };
+    let covered = WeekChart {
+        title: cover(&chart.title),
+        y_label: cover(&chart.y_label),
+        day_labels: chart.day_labels.iter().map(|l| cover(l)).collect(),
+        series: chart
+            .series
+            .iter()
+            .map(|(name, counts)| (cover(name), *counts))
+            .collect(),
+    };
     let mut buf = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
-    draw(chart, &mut buf).map_err(|e| RenderError::Chart(e.to_string()))?;
-    Ok(buf)
+    draw(&covered, &mut buf).map_err(|e| RenderError::Chart(e.to_string()))?;
+    Ok((buf, missing))
+}
+
+/// Checks that `font` can draw the chart: a font (or the first of a collection) that
+/// has Chinese glyphs. For the operator's `reports.chart_font`, at start.
+pub fn check_font(font: &[u8]) -> Result<(), RenderError> {
+    let glyphs = parse(font)?;
+    if "周一记实人数".chars().any(|c| glyphs.glyph_id(c).0 == 0) {
+        return Err(RenderError::Chart(
+            "the font has no Chinese glyphs (e.g. 记实人数)".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn parse(font: &[u8]) -> Result<ab_glyph::FontRef<'_>, RenderError> {
+    ab_glyph::FontRef::try_from_slice(font)
+        .map_err(|_| RenderError::Chart("not a TrueType or OpenType font".into()))
 }
 
 fn draw(chart: &WeekChart, buf: &mut [u8]) -> Result<(), Box<dyn std::error::Error>> {
@@ -137,13 +204,8 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, RenderError> {
 mod tests {
     use super::*;
 
-    /// The font CI and README's setup install (Debian's fonts-wqy-microhei).
-    const FONT_PATH: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
-
     fn font() -> &'static [u8] {
-        let bytes = std::fs::read(FONT_PATH)
-            .unwrap_or_else(|e| panic!("{FONT_PATH}: {e}; install fonts-wqy-microhei"));
-        Box::leak(bytes.into_boxed_slice())
+        FONT
     }
 
     fn chart(title: &str) -> WeekChart {
@@ -172,9 +234,10 @@ mod tests {
     #[test]
     fn a_chinese_title_puts_ink_on_the_image() {
         let f = font();
-        let with = week_rgb(&chart("上周各区县每日记实人数"), f).unwrap();
+        let (with, missing) = week_rgb(&chart("上周各区县每日记实人数"), f).unwrap();
+        assert!(missing.is_empty(), "{missing:?}");
         // The same layout (a caption of one blank) without the characters.
-        let without = week_rgb(&chart(" "), f).unwrap();
+        let (without, _) = week_rgb(&chart(" "), f).unwrap();
         assert_eq!(
             ink_in_title(&without),
             0,
@@ -186,12 +249,39 @@ mod tests {
     #[test]
     fn the_png_is_a_png_of_the_size() {
         let png = week_png(&chart("上周各区县每日记实人数（2026-W48）"), font()).unwrap();
-        assert_eq!(&png[1..4], b"PNG");
-        std::fs::write(std::env::temp_dir().join("zhucun-week-chart.png"), &png).unwrap();
+        assert_eq!(&png.bytes[1..4], b"PNG");
+        std::fs::write(std::env::temp_dir().join("zhucun-week-chart.png"), &png.bytes).unwrap();
     }
 
     #[test]
     fn bytes_that_are_no_font_are_an_error() {
         assert!(week_png(&chart("x"), b"not a font").is_err());
+        assert!(check_font(b"not a font").is_err());
+        assert!(check_font(FONT).is_ok());
+    }
+
+    #[test]
+    fn a_font_without_chinese_glyphs_is_refused_at_start() {
+        // DejaVu and the like: a real font, but 记 would be drawn as nothing.
+        let latin = std::fs::read("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
+        if let Ok(bytes) = latin {
+            let err = check_font(&bytes).unwrap_err().to_string();
+            assert!(err.contains("Chinese"), "{err}");
+        }
+    }
+
+    #[test]
+    fn characters_the_font_lacks_are_drawn_as_boxes_and_named() {
+        // 甪 (甪直镇) and 𬌗 are outside GB 2312: the shipped subset has no glyph for them.
+        let mut c = chart("上周各区县每日记实人数");
+        c.series[0].0 = "甪直镇".into();
+        c.series[1].0 = "𬌗区".into();
+        let (rgb, missing) = week_rgb(&c, FONT).unwrap();
+        assert_eq!(missing, vec!['甪', '𬌗']);
+        // The legend still shows a name: □直镇 draws ink where 甪 would have drawn none.
+        let (blank, _) = week_rgb(&chart("上周各区县每日记实人数"), FONT).unwrap();
+        assert_ne!(rgb, blank);
+        let png = week_png(&c, FONT).unwrap();
+        std::fs::write(std::env::temp_dir().join("zhucun-week-chart-missing.png"), png.bytes).unwrap();
     }
 }
