@@ -61,12 +61,14 @@ enum Cmd {
     /// Apply database migrations and exit.
     #[command(after_help = ENVIRONMENT)]
     Migrate,
-    /// Import or update the roster from a CSV file (name,phone,roles,unit,topics).
+    /// Import or update the roster from an XLSX (first sheet) or CSV file (UTF-8 or GB18030),
+    /// headed name,phone,roles,unit,topics or 姓名,手机号,角色,单位,辅导领域.
     /// Checks the whole file first: any bad row is reported with its line and nothing is
     /// imported. People missing from the file are deactivated, never deleted.
     #[command(after_help = ENVIRONMENT)]
     Import {
-        /// UTF-8 CSV with the header row name,phone,roles,unit,topics.
+        /// The roster: .xlsx or .csv, roles in English or Chinese (驻村干部, 审批人, 辅导师,
+        /// 信息员, 管理员).
         #[arg(value_name = "FILE.csv")]
         file: PathBuf,
     },
@@ -256,15 +258,15 @@ async fn open_store(config: &Config) -> Result<Store> {
 
 async fn import(config: &Config, file: &Path) -> Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        anyhow!(
-            "{} is not UTF-8 text; save the CSV as UTF-8",
-            file.display()
-        )
-    })?;
-    let entries = match domain::roster::parse(&text, &config.tutoring.topics) {
+    let entries = match bot::roster::read(&bytes, &config.tutoring.topics) {
         Ok(entries) => entries,
-        Err(errors) => {
+        Err(bot::roster::RosterFileError::Unreadable(why)) => {
+            bail!(
+                "{}: {why}; save the roster as XLSX or CSV (UTF-8 or GB18030)",
+                file.display()
+            )
+        }
+        Err(bot::roster::RosterFileError::Invalid(errors)) => {
             for e in &errors {
                 eprintln!("{}:{e}", file.display());
             }

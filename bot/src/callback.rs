@@ -28,6 +28,11 @@ pub enum Callback {
     FeedPage { unit: i64, offset: i64 },
     /// Send the file of policy document `policy`.
     PolicyFile { policy: i64 },
+    /// Import roster upload `upload` (`second`: the confirmation asked again because
+    /// many would be deactivated).
+    RosterConfirm { upload: i64, second: bool },
+    /// Drop roster upload `upload` without importing it.
+    RosterCancel { upload: i64 },
 }
 
 impl Callback {
@@ -49,6 +54,10 @@ impl Callback {
             Callback::UpdateUnit { unit } => format!("uu:{unit}"),
             Callback::FeedPage { unit, offset } => format!("fp:{unit}:{offset}"),
             Callback::PolicyFile { policy } => format!("pf:{policy}"),
+            Callback::RosterConfirm { upload, second } => {
+                format!("ri:{upload}:{}", u8::from(second))
+            }
+            Callback::RosterCancel { upload } => format!("rx:{upload}"),
         }
     }
 
@@ -94,6 +103,15 @@ impl Callback {
                 },
             },
             "uu" => Callback::UpdateUnit { unit: num()? },
+            "ri" => Callback::RosterConfirm {
+                upload: num()?,
+                second: match num()? {
+                    0 => false,
+                    1 => true,
+                    _ => return None,
+                },
+            },
+            "rx" => Callback::RosterCancel { upload: num()? },
             "fp" => Callback::FeedPage {
                 unit: num()?,
                 offset: num()?,
@@ -142,6 +160,15 @@ mod tests {
                 offset: i64::MAX,
             },
             Callback::PolicyFile { policy: i64::MAX },
+            Callback::RosterConfirm {
+                upload: i64::MAX,
+                second: true,
+            },
+            Callback::RosterConfirm {
+                upload: 1,
+                second: false,
+            },
+            Callback::RosterCancel { upload: i64::MAX },
             Callback::PassTutor {
                 question: i64::MAX,
                 tutor: i64::MAX,
@@ -173,6 +200,9 @@ mod tests {
             "fp:1:2:3",
             "pf:",
             "pf:1:2",
+            "ri:1",
+            "ri:1:2",
+            "rx:1:0",
             "zz:1",
         ] {
             assert_eq!(Callback::decode(data), None, "{data}");

@@ -23,6 +23,7 @@ mod intake;
 mod leave;
 mod policy;
 mod registration;
+pub mod roster;
 pub mod route;
 mod sender;
 mod sharing;
@@ -131,6 +132,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Route::Contact].endpoint(registration::already_registered_contact))
         .branch(case![Route::UnknownCommand].endpoint(commands::unknown))
         .branch(case![Route::PolicyDocument].endpoint(policy::on_tagged))
+        .branch(case![Route::RosterFile].endpoint(roster::on_file))
         .branch(case![Route::Dialogue(d)].endpoint(dialogue::step))
         .branch(case![Route::Reply].endpoint(tutoring::on_reply))
         .branch(case![Route::Inactive].endpoint(registration::refuse_inactive));
@@ -183,7 +185,11 @@ pub fn schema() -> UpdateHandler<HandlerError> {
                 .branch(case![Callback::Rate { question, helpful }].endpoint(tutoring::on_rate))
                 .branch(case![Callback::UpdateUnit { unit }].endpoint(updates::on_unit))
                 .branch(case![Callback::FeedPage { unit, offset }].endpoint(updates::on_page))
-                .branch(case![Callback::PolicyFile { policy }].endpoint(policy::on_file_button)),
+                .branch(case![Callback::PolicyFile { policy }].endpoint(policy::on_file_button))
+                .branch(
+                    case![Callback::RosterConfirm { upload, second }].endpoint(roster::on_confirm),
+                )
+                .branch(case![Callback::RosterCancel { upload }].endpoint(roster::on_cancel)),
         )
         .branch(dptree::endpoint(stale_button));
 
@@ -216,6 +222,7 @@ async fn route_message(app: Ctx, m: Message, me: Me, sender: Sender) -> Option<r
         reply: m.reply_to_message().is_some(),
         sharing_group: sharing::in_sharing_group(&app, &m),
         policy_tag: text.is_some_and(domain::policy::is_policy_caption),
+        roster_tag: text.is_some_and(domain::roster::is_roster_caption),
     };
     let who = match &sender.0 {
         None => Who::Unknown,

@@ -407,13 +407,13 @@ async fn too_large(
     reply(bot, msg, t).await
 }
 
-enum Fetch {
+pub(crate) enum Fetch {
     TooBig,
     Failed(String),
 }
 
 /// The file's bytes through getFile and the download URL, at most `max_mb` megabytes.
-async fn download(bot: &Bot, doc: &Document, max_mb: u64) -> Result<Vec<u8>, Fetch> {
+pub(crate) async fn download(bot: &Bot, doc: &Document, max_mb: u64) -> Result<Vec<u8>, Fetch> {
     let file = bot.get_file(doc.file.id.clone()).await.map_err(|e| {
         if e.to_string().to_lowercase().contains("too big") {
             Fetch::TooBig

@@ -24,6 +24,8 @@ pub struct Facts {
     pub sharing_group: bool,
     /// The caption (or text) starts with `#policy`: a document for the policy library.
     pub policy_tag: bool,
+    /// The caption (or text) starts with `#roster`: a roster file to import.
+    pub roster_tag: bool,
 }
 
 /// Who wrote, as far as routing cares.
@@ -64,10 +66,12 @@ pub enum Route {
     Comment,
     /// A `#policy` document (added for an admin, refused for anyone else).
     PolicyDocument,
+    /// A `#roster` file (previewed for an admin, refused for anyone else).
+    RosterFile,
 }
 
 /// The one routing rule. Registered people: commands, then a shared contact, then an
-/// unknown `/command`, then a `#policy` document, then the open dialogue, then a reply,
+/// unknown `/command`, then a `#policy` or `#roster` file, then the open dialogue, then a reply,
 /// else a work log.
 pub fn classify(facts: &Facts, who: Who) -> Route {
     if !facts.from_someone {
@@ -98,6 +102,8 @@ pub fn classify(facts: &Facts, who: Who) -> Route {
                 Route::UnknownCommand
             } else if facts.policy_tag {
                 Route::PolicyDocument
+            } else if facts.roster_tag {
+                Route::RosterFile
             } else if let Some(d) = dialogue {
                 Route::Dialogue(d)
             } else if facts.reply {
@@ -267,6 +273,24 @@ mod tests {
                 },
                 in_dialogue(),
                 Route::PolicyDocument,
+            ),
+            (
+                "a #roster file, also inside a dialogue",
+                Facts {
+                    roster_tag: true,
+                    ..private()
+                },
+                in_dialogue(),
+                Route::RosterFile,
+            ),
+            (
+                "a stranger's #roster file",
+                Facts {
+                    roster_tag: true,
+                    ..private()
+                },
+                Who::Unknown,
+                Route::Register(Registration::AskForContact),
             ),
             (
                 "a stranger's #policy document",

@@ -273,6 +273,28 @@ keys! {
     CmdPolicyAdd,
     CmdPolicyDel,
     PolicyNotAdmin,
+    RosterNotAdmin,
+    RosterNoFile,
+    RosterTooLarge,
+    RosterUnreadable,
+    RosterInvalid,
+    RosterMoreErrors,
+    RosterPreview,
+    RosterPreviewHint,
+    RosterCounts,
+    RosterAddedNames,
+    RosterUpdatedNames,
+    RosterDeactivatedNames,
+    RosterMoreNames,
+    RosterConfirmButton,
+    RosterConfirmAgainButton,
+    RosterCancelButton,
+    RosterConfirmAgain,
+    RosterImported,
+    RosterCancelled,
+    RosterUploadGone,
+    RosterUploadDone,
+    RosterUploadExpired,
     PolicyAddPrompt,
     PolicyAddNeedsFile,
     PolicyNoTitle,
@@ -754,6 +776,38 @@ fn zh(k: K) -> &'static str {
             "（管理员）添加政策文件：按提示发送 PDF、DOCX 或 TXT；也可直接发送文件，说明写 #policy 标题 | 发文机关 | 日期"
         }
         K::CmdPolicyDel => "（管理员）删除政策文件：/policy_del 编号",
+        K::RosterNotAdmin => "只有管理员可以导入名单，名单没有改动。",
+        K::RosterNoFile => {
+            "#roster 要和名单文件一起发送：请发送 XLSX 或 CSV 文件，并在文件说明里写 #roster。"
+        }
+        K::RosterTooLarge => {
+            "名单文件超过 {max} MB，无法下载。请拆分后发送，或在服务器上用 zhucun import 导入。"
+        }
+        K::RosterUnreadable => {
+            "无法读取名单文件：{reason}。请发送 XLSX（读取第一个工作表）或 CSV（UTF-8 或 GB18030）文件。名单没有改动。"
+        }
+        K::RosterInvalid => "名单有 {n} 处错误，没有导入任何内容：\n{errors}\n请改正后重新发送。",
+        K::RosterMoreErrors => "……还有 {n} 处",
+        K::RosterPreview => "名单预览（{file}，{rows} 人）：",
+        K::RosterPreviewHint => "以上改动尚未生效，请在 {minutes} 分钟内确认。",
+        K::RosterCounts => {
+            "新增 {added} 人，更新 {updated} 人，不变 {unchanged} 人，停用 {deactivated} 人；新建单位 {units} 个。"
+        }
+        K::RosterAddedNames => "新增：{names}",
+        K::RosterUpdatedNames => "更新：{names}",
+        K::RosterDeactivatedNames => "停用：{names}",
+        K::RosterMoreNames => "{names} 等 {n} 人",
+        K::RosterConfirmButton => "确认导入",
+        K::RosterConfirmAgainButton => "确认停用并导入",
+        K::RosterCancelButton => "取消",
+        K::RosterConfirmAgain => {
+            "⚠️ 此次导入将停用 {n} 人，占现有在册 {active} 人的 {share}%（超过 {limit}%）。名单是否完整？核对无误请再次确认。"
+        }
+        K::RosterImported => "名单已导入：",
+        K::RosterCancelled => "已取消，名单没有改动。",
+        K::RosterUploadGone => "找不到这份名单，请重新发送文件。",
+        K::RosterUploadDone => "这份名单已经导入或取消过了。",
+        K::RosterUploadExpired => "这份名单的预览已超过 {minutes} 分钟，请重新发送文件。",
         K::PolicyNotAdmin => {
             "只有管理员可以管理政策文件库，您的文件没有添加。查找政策文件请发送 /policy 关键词。"
         }
@@ -953,7 +1007,9 @@ fn en(k: K) -> &'static str {
         K::ColMet => "met",
         K::WeeklyChartTitle => "Cadres with a log per district and day ({week})",
         K::WeeklyChartMissingGlyphs => "The chart's font lacks “{chars}”, drawn as □.",
-        K::WeeklyChartFailed => "The chart for {week} could not be drawn: {error}. The figures are in the table above.",
+        K::WeeklyChartFailed => {
+            "The chart for {week} could not be drawn: {error}. The figures are in the table above."
+        }
         K::WeeklyChartY => "cadres with a log",
         K::WeekdayNames => "Mo,Tu,We,Th,Fr,Sa,Su",
         K::MeSummary => {
@@ -1235,6 +1291,42 @@ fn en(k: K) -> &'static str {
             "(admin) Add a policy document: send a PDF, DOCX or TXT when asked, or send it with the caption #policy TITLE | ISSUER | YYYY-MM-DD"
         }
         K::CmdPolicyDel => "(admin) Remove a policy document: /policy_del NUMBER",
+        K::RosterNotAdmin => "Only admins import the roster; nothing was changed.",
+        K::RosterNoFile => {
+            "Send #roster with the roster file: an XLSX or CSV file with #roster as its caption."
+        }
+        K::RosterTooLarge => {
+            "The roster file is over {max} MB and cannot be downloaded. Split it, or import it on the server with zhucun import."
+        }
+        K::RosterUnreadable => {
+            "The roster file cannot be read: {reason}. Send an XLSX (its first sheet is read) or CSV (UTF-8 or GB18030) file. Nothing was changed."
+        }
+        K::RosterInvalid => {
+            "The roster has {n} error(s); nothing was imported:\n{errors}\nCorrect them and send the file again."
+        }
+        K::RosterMoreErrors => "… and {n} more",
+        K::RosterPreview => "Roster preview ({file}, {rows} people):",
+        K::RosterPreviewHint => "Nothing has changed yet: confirm within {minutes} minutes.",
+        K::RosterCounts => {
+            "{added} added, {updated} updated, {unchanged} unchanged, {deactivated} deactivated; {units} new units."
+        }
+        K::RosterAddedNames => "Added: {names}",
+        K::RosterUpdatedNames => "Updated: {names}",
+        K::RosterDeactivatedNames => "Deactivated: {names}",
+        K::RosterMoreNames => "{names} and others, {n} in all",
+        K::RosterConfirmButton => "Import",
+        K::RosterConfirmAgainButton => "Deactivate and import",
+        K::RosterCancelButton => "Cancel",
+        K::RosterConfirmAgain => {
+            "⚠️ This import deactivates {n} of the {active} people on the roster ({share}%, over {limit}%). Is the file complete? If so, confirm once more."
+        }
+        K::RosterImported => "The roster was imported:",
+        K::RosterCancelled => "Cancelled; the roster is unchanged.",
+        K::RosterUploadGone => "This roster file is not found; send it again.",
+        K::RosterUploadDone => "This roster file was already imported or cancelled.",
+        K::RosterUploadExpired => {
+            "This preview is over {minutes} minutes old; send the file again."
+        }
         K::PolicyNotAdmin => {
             "Only admins manage the policy library; your file was not added. To look documents up, send /policy KEYWORDS."
         }

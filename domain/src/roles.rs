@@ -30,11 +30,23 @@ impl Role {
         }
     }
 
+    /// The role's Chinese name, as an office's roster spreadsheet has it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Role::Cadre => "驻村干部",
+            Role::Approver => "审批人",
+            Role::Tutor => "辅导师",
+            Role::Reporter => "信息员",
+            Role::Admin => "管理员",
+        }
+    }
+
+    /// A role by its English or Chinese name.
     pub fn parse(s: &str) -> Option<Role> {
         let s = s.trim();
         Role::ALL
             .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(s))
+            .find(|r| r.as_str().eq_ignore_ascii_case(s) || r.zh() == s)
     }
 
     fn bit(self) -> u8 {
@@ -70,9 +82,10 @@ impl Roles {
     }
 
     /// Parses the canonical form; unknown names are reported, not skipped.
+    /// Roles separated by `;` (or `；`, `、` as Chinese text has them).
     pub fn parse_list(s: &str) -> Result<Roles, String> {
         let mut roles = Roles::default();
-        for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        for part in crate::roster::split_list(s) {
             roles.insert(Role::parse(part).ok_or_else(|| part.to_string())?);
         }
         Ok(roles)
@@ -107,6 +120,19 @@ mod tests {
         assert!(!r.contains(Role::Cadre));
         assert_eq!(r.to_string(), "approver;reporter");
         assert_eq!(Roles::parse_list(&r.to_string()).unwrap(), r);
+    }
+
+    #[test]
+    fn chinese_role_names_and_separators_are_read() {
+        let r = Roles::parse_list("审批人；信息员、管理员").unwrap();
+        assert_eq!(r.to_string(), "approver;reporter;admin");
+        assert_eq!(
+            Roles::parse_list("驻村干部; Tutor").unwrap().to_string(),
+            "cadre;tutor"
+        );
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.zh()), Some(role));
+        }
     }
 
     #[test]

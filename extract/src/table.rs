@@ -44,7 +44,10 @@ fn check_inflated(bytes: &[u8]) -> Result<(), ExtractError> {
         .map_err(|e| ExtractError::Malformed("xlsx", format!("not a zip archive ({e})")))?;
     let mut total = 0u64;
     for i in 0..zip.len() {
-        let size = zip.by_index_raw(i).map(|part| part.size()).unwrap_or(u64::MAX);
+        let size = zip
+            .by_index_raw(i)
+            .map(|part| part.size())
+            .unwrap_or(u64::MAX);
         total = total.saturating_add(size);
     }
     if total > MAX_INFLATED_BYTES {
@@ -68,7 +71,10 @@ fn sheet(bytes: &[u8], kind: &'static str) -> Result<Table, ExtractError> {
             .map_err(malformed)?;
         let (height, width) = range.get_size();
         if height.saturating_mul(width) > MAX_CELLS {
-            return Err(ExtractError::Malformed(kind, "the sheet is too large".into()));
+            return Err(ExtractError::Malformed(
+                kind,
+                "the sheet is too large".into(),
+            ));
         }
         let (first_row, first_col) = range.start().unwrap_or((0, 0));
         let rows = range
@@ -83,7 +89,10 @@ fn sheet(bytes: &[u8], kind: &'static str) -> Result<Table, ExtractError> {
         Ok(Table::Rows(rows))
     };
     catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|_| {
-        Err(ExtractError::Malformed(kind, "the file could not be read".into()))
+        Err(ExtractError::Malformed(
+            kind,
+            "the file could not be read".into(),
+        ))
     })
 }
 
@@ -162,7 +171,10 @@ mod tests {
             ("zip bomb", zip_of(&[("xl/worksheets/sheet1.xml", &bomb)])),
             ("zip without a workbook", zip_of(&[("a.txt", b"x")])),
             ("truncated zip", b"PK\x03\x04garbage".to_vec()),
-            ("OLE header only", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0\0\0".to_vec()),
+            (
+                "OLE header only",
+                b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0\0\0".to_vec(),
+            ),
             ("binary", vec![0xFF, 0x00, 0x81, 0x30]),
         ];
         for (what, bytes) in cases {

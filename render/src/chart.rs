@@ -250,7 +250,11 @@ mod tests {
     fn the_png_is_a_png_of_the_size() {
         let png = week_png(&chart("上周各区县每日记实人数（2026-W48）"), font()).unwrap();
         assert_eq!(&png.bytes[1..4], b"PNG");
-        std::fs::write(std::env::temp_dir().join("zhucun-week-chart.png"), &png.bytes).unwrap();
+        std::fs::write(
+            std::env::temp_dir().join("zhucun-week-chart.png"),
+            &png.bytes,
+        )
+        .unwrap();
     }
 
     #[test]
@@ -282,6 +286,10 @@ mod tests {
         let (blank, _) = week_rgb(&chart("上周各区县每日记实人数"), FONT).unwrap();
         assert_ne!(rgb, blank);
         let png = week_png(&c, FONT).unwrap();
-        std::fs::write(std::env::temp_dir().join("zhucun-week-chart-missing.png"), png.bytes).unwrap();
+        std::fs::write(
+            std::env::temp_dir().join("zhucun-week-chart-missing.png"),
+            png.bytes,
+        )
+        .unwrap();
     }
 }

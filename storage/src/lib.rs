@@ -38,6 +38,7 @@ mod supervision;
 pub mod testing;
 mod tutoring;
 mod updates;
+mod uploads;
 mod work_updates;
 
 pub use group::GroupStats;
@@ -57,6 +58,7 @@ pub use tutoring::{
     SlaCandidate, ThreadEntry, TutorChoice, TutorFigures,
 };
 pub use updates::UpdateClaim;
+pub use uploads::{Confirmed, UploadFile};
 pub use work_updates::{
     FeedEntry, NewUpdate, ReporterUnit, UnitWeek, UpdateFailure, UpdatePhoto, UpdatePost,
     UpdateRecorded,

@@ -91,6 +91,18 @@ pub struct ImportSummary {
     pub unchanged: usize,
     pub deactivated: Vec<String>,
     pub units_created: usize,
+    /// The names added and updated, in the file's order (for a preview).
+    pub added_names: Vec<String>,
+    pub updated_names: Vec<String>,
+    /// People active before the import: what a share of deactivations is taken of.
+    pub active_before: usize,
+}
+
+impl ImportSummary {
+    /// Whether the import deactivates more than `percent` % of the people active before.
+    pub fn deactivates_over(&self, percent: usize) -> bool {
+        self.deactivated.len() * 100 > self.active_before * percent
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,186 +188,35 @@ impl Store {
         entries: &[RosterEntry],
         now: DateTime<Utc>,
     ) -> Result<ImportSummary> {
+        self.run_import(entries, now, true).await
+    }
+
+    /// What `import_roster` would do now, without doing it: the same statements in a
+    /// transaction that is rolled back, so the preview cannot disagree with the import.
+    pub async fn preview_roster(
+        &self,
+        entries: &[RosterEntry],
+        now: DateTime<Utc>,
+    ) -> Result<ImportSummary> {
+        self.run_import(entries, now, false).await
+    }
+
+    async fn run_import(
+        &self,
+        entries: &[RosterEntry],
+        now: DateTime<Utc>,
+        commit: bool,
+    ) -> Result<ImportSummary> {
         let now = ms(now);
-        let people_sql = format!("{PERSON_SELECT} ORDER BY p.id");
-        let summary = in_tx!(self, tx => {
-            let mut summary = ImportSummary::default();
-            let units: Vec<(i64, String)> =
-                sqlx::query_as("SELECT id, path FROM units").fetch_all(&mut *tx).await?;
-            let mut unit_ids: HashMap<String, i64> =
-                units.into_iter().map(|(id, path)| (path, id)).collect();
-            let existing: Vec<PersonRow> =
-                sqlx::query_as(sqlx::AssertSqlSafe(people_sql)).fetch_all(&mut *tx).await?;
-            let mut by_phone: HashMap<String, Person> = existing
-                .into_iter()
-                .map(|r| (r.phone.clone(), Person::from(r)))
-                .collect();
-
-            let extra: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT ru.person_id, u.path FROM reporter_units ru JOIN units u ON u.id = ru.unit_id
-                 ORDER BY ru.person_id, u.path",
-            )
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut extra_of: HashMap<i64, Vec<String>> = HashMap::new();
-            for (person, path) in extra {
-                extra_of.entry(person).or_default().push(path);
-            }
-
-            for entry in entries {
-                // A reporter's further units first, so that they exist below.
-                let mut report_unit_ids = Vec::new();
-                for path in &entry.report_units {
-                    let mut parent: Option<i64> = None;
-                    for prefix in path.prefixes() {
-                        let p = prefix.to_string();
-                        let id = match unit_ids.get(&p) {
-                            Some(id) => *id,
-                            None => {
-                                let (id,): (i64,) = sqlx::query_as(
-                                    "INSERT INTO units (parent_id, path, name, level)
-                                     VALUES ($1, $2, $3, $4) RETURNING id",
-                                )
-                                .bind(parent)
-                                .bind(&p)
-                                .bind(prefix.name())
-                                .bind(prefix.level().depth() as i64)
-                                .fetch_one(&mut *tx)
-                                .await?;
-                                summary.units_created += 1;
-                                unit_ids.insert(p, id);
-                                id
-                            }
-                        };
-                        parent = Some(id);
-                    }
-                    report_unit_ids.extend(parent);
-                }
-                let mut report_paths: Vec<String> =
-                    entry.report_units.iter().map(|u| u.to_string()).collect();
-                report_paths.sort();
-                let mut parent: Option<i64> = None;
-                for prefix in entry.unit.prefixes() {
-                    let path = prefix.to_string();
-                    let id = match unit_ids.get(&path) {
-                        Some(id) => *id,
-                        None => {
-                            let (id,): (i64,) = sqlx::query_as(
-                                "INSERT INTO units (parent_id, path, name, level)
-                                 VALUES ($1, $2, $3, $4) RETURNING id",
-                            )
-                            .bind(parent)
-                            .bind(&path)
-                            .bind(prefix.name())
-                            .bind(prefix.level().depth() as i64)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                            summary.units_created += 1;
-                            unit_ids.insert(path, id);
-                            id
-                        }
-                    };
-                    parent = Some(id);
-                }
-                let unit_id = parent.unwrap_or_default();
-                let mut topics = entry.topics.clone();
-                topics.sort();
-                topics.dedup();
-
-                let person_id = match by_phone.remove(&entry.phone) {
-                    None => {
-                        let (id,): (i64,) = sqlx::query_as(
-                            "INSERT INTO people (name, phone, unit_id, active, created_at, updated_at)
-                             VALUES ($1, $2, $3, TRUE, $4, $4) RETURNING id",
-                        )
-                        .bind(&entry.name)
-                        .bind(&entry.phone)
-                        .bind(unit_id)
-                        .bind(now)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        summary.added += 1;
-                        id
-                    }
-                    Some(p) => {
-                        let same = p.name == entry.name
-                            && p.unit_id == unit_id
-                            && p.roles == entry.roles
-                            && p.topics == topics
-                            && extra_of.get(&p.id).cloned().unwrap_or_default() == report_paths
-                            && p.active;
-                        if same {
-                            summary.unchanged += 1;
-                            continue;
-                        }
-                        sqlx::query(
-                            "UPDATE people SET name = $1, unit_id = $2, active = TRUE, deactivated_at = NULL,
-                             updated_at = $3 WHERE id = $4",
-                        )
-                        .bind(&entry.name)
-                        .bind(unit_id)
-                        .bind(now)
-                        .bind(p.id)
-                        .execute(&mut *tx)
-                        .await?;
-                        sqlx::query("DELETE FROM person_roles WHERE person_id = $1")
-                            .bind(p.id)
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query("DELETE FROM tutor_topics WHERE person_id = $1")
-                            .bind(p.id)
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query("DELETE FROM reporter_units WHERE person_id = $1")
-                            .bind(p.id)
-                            .execute(&mut *tx)
-                            .await?;
-                        summary.updated += 1;
-                        p.id
-                    }
-                };
-                for role in entry.roles.iter() {
-                    sqlx::query("INSERT INTO person_roles (person_id, role) VALUES ($1, $2)")
-                        .bind(person_id)
-                        .bind(role.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for unit in &report_unit_ids {
-                    sqlx::query(
-                        "INSERT INTO reporter_units (person_id, unit_id) VALUES ($1, $2)
-                         ON CONFLICT (person_id, unit_id) DO NOTHING",
-                    )
-                    .bind(person_id)
-                    .bind(unit)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for topic in &topics {
-                    sqlx::query("INSERT INTO tutor_topics (person_id, topic) VALUES ($1, $2)")
-                        .bind(person_id)
-                        .bind(topic)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-
-            // Whoever is left was not in the file: deactivate, never delete.
-            let mut missing: Vec<Person> = by_phone.into_values().filter(|p| p.active).collect();
-            missing.sort_by_key(|p| p.id);
-            for p in missing {
-                sqlx::query(
-                    "UPDATE people SET active = FALSE, deactivated_at = $1, updated_at = $1 WHERE id = $2",
-                )
-                    .bind(now)
-                    .bind(p.id)
-                    .execute(&mut *tx)
-                    .await?;
-                summary.deactivated.push(p.name);
-            }
-            Ok(summary)
-        })?;
-        Ok(summary)
+        // A preview ends in `Refused(summary)`: the error path rolls the transaction back.
+        let outcome = in_tx!(self, tx, crate::TxError<ImportSummary> => {
+            let summary = tx.import_entries(entries, now).await?;
+            if commit { Ok(summary) } else { Err(crate::TxError::Refused(summary)) }
+        });
+        match outcome {
+            Ok(summary) | Err(crate::TxError::Refused(summary)) => Ok(summary),
+            Err(crate::TxError::Storage(e)) => Err(e),
+        }
     }
 
     /// Creates a one-time registration code for the person with this (normalised) phone.
@@ -502,4 +363,196 @@ fn new_code() -> String {
         .take(20)
         .map(char::from)
         .collect()
+}
+
+/// The roster import's statements, for the transactions that run it (an import, its
+/// preview, an admin's confirmed upload).
+pub(crate) trait RosterTx {
+    async fn import_entries(&mut self, entries: &[RosterEntry], now: i64) -> Result<ImportSummary>;
+}
+
+crate::impl_for_connections! {
+    impl RosterTx {
+        async fn import_entries(&mut self, entries: &[RosterEntry], now: i64) -> Result<ImportSummary> {
+            let people_sql = format!("{PERSON_SELECT} ORDER BY p.id");
+            let mut summary = ImportSummary::default();
+            let units: Vec<(i64, String)> =
+                sqlx::query_as("SELECT id, path FROM units").fetch_all(&mut *self).await?;
+            let mut unit_ids: HashMap<String, i64> =
+                units.into_iter().map(|(id, path)| (path, id)).collect();
+            let existing: Vec<PersonRow> =
+                sqlx::query_as(sqlx::AssertSqlSafe(people_sql)).fetch_all(&mut *self).await?;
+            let mut by_phone: HashMap<String, Person> = existing
+                .into_iter()
+                .map(|r| (r.phone.clone(), Person::from(r)))
+                .collect();
+            summary.active_before = by_phone.values().filter(|p| p.active).count();
+
+            let extra: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT ru.person_id, u.path FROM reporter_units ru JOIN units u ON u.id = ru.unit_id
+                 ORDER BY ru.person_id, u.path",
+            )
+            .fetch_all(&mut *self)
+            .await?;
+            let mut extra_of: HashMap<i64, Vec<String>> = HashMap::new();
+            for (person, path) in extra {
+                extra_of.entry(person).or_default().push(path);
+            }
+
+            for entry in entries {
+                // A reporter's further units first, so that they exist below.
+                let mut report_unit_ids = Vec::new();
+                for path in &entry.report_units {
+                    let mut parent: Option<i64> = None;
+                    for prefix in path.prefixes() {
+                        let p = prefix.to_string();
+                        let id = match unit_ids.get(&p) {
+                            Some(id) => *id,
+                            None => {
+                                let (id,): (i64,) = sqlx::query_as(
+                                    "INSERT INTO units (parent_id, path, name, level)
+                                     VALUES ($1, $2, $3, $4) RETURNING id",
+                                )
+                                .bind(parent)
+                                .bind(&p)
+                                .bind(prefix.name())
+                                .bind(prefix.level().depth() as i64)
+                                .fetch_one(&mut *self)
+                                .await?;
+                                summary.units_created += 1;
+                                unit_ids.insert(p, id);
+                                id
+                            }
+                        };
+                        parent = Some(id);
+                    }
+                    report_unit_ids.extend(parent);
+                }
+                let mut report_paths: Vec<String> =
+                    entry.report_units.iter().map(|u| u.to_string()).collect();
+                report_paths.sort();
+                let mut parent: Option<i64> = None;
+                for prefix in entry.unit.prefixes() {
+                    let path = prefix.to_string();
+                    let id = match unit_ids.get(&path) {
+                        Some(id) => *id,
+                        None => {
+                            let (id,): (i64,) = sqlx::query_as(
+                                "INSERT INTO units (parent_id, path, name, level)
+                                 VALUES ($1, $2, $3, $4) RETURNING id",
+                            )
+                            .bind(parent)
+                            .bind(&path)
+                            .bind(prefix.name())
+                            .bind(prefix.level().depth() as i64)
+                            .fetch_one(&mut *self)
+                            .await?;
+                            summary.units_created += 1;
+                            unit_ids.insert(path, id);
+                            id
+                        }
+                    };
+                    parent = Some(id);
+                }
+                let unit_id = parent.unwrap_or_default();
+                let mut topics = entry.topics.clone();
+                topics.sort();
+                topics.dedup();
+
+                let person_id = match by_phone.remove(&entry.phone) {
+                    None => {
+                        let (id,): (i64,) = sqlx::query_as(
+                            "INSERT INTO people (name, phone, unit_id, active, created_at, updated_at)
+                             VALUES ($1, $2, $3, TRUE, $4, $4) RETURNING id",
+                        )
+                        .bind(&entry.name)
+                        .bind(&entry.phone)
+                        .bind(unit_id)
+                        .bind(now)
+                        .fetch_one(&mut *self)
+                        .await?;
+                        summary.added += 1;
+                        summary.added_names.push(entry.name.clone());
+                        id
+                    }
+                    Some(p) => {
+                        let same = p.name == entry.name
+                            && p.unit_id == unit_id
+                            && p.roles == entry.roles
+                            && p.topics == topics
+                            && extra_of.get(&p.id).cloned().unwrap_or_default() == report_paths
+                            && p.active;
+                        if same {
+                            summary.unchanged += 1;
+                            continue;
+                        }
+                        sqlx::query(
+                            "UPDATE people SET name = $1, unit_id = $2, active = TRUE, deactivated_at = NULL,
+                             updated_at = $3 WHERE id = $4",
+                        )
+                        .bind(&entry.name)
+                        .bind(unit_id)
+                        .bind(now)
+                        .bind(p.id)
+                        .execute(&mut *self)
+                        .await?;
+                        sqlx::query("DELETE FROM person_roles WHERE person_id = $1")
+                            .bind(p.id)
+                            .execute(&mut *self)
+                            .await?;
+                        sqlx::query("DELETE FROM tutor_topics WHERE person_id = $1")
+                            .bind(p.id)
+                            .execute(&mut *self)
+                            .await?;
+                        sqlx::query("DELETE FROM reporter_units WHERE person_id = $1")
+                            .bind(p.id)
+                            .execute(&mut *self)
+                            .await?;
+                        summary.updated += 1;
+                        summary.updated_names.push(entry.name.clone());
+                        p.id
+                    }
+                };
+                for role in entry.roles.iter() {
+                    sqlx::query("INSERT INTO person_roles (person_id, role) VALUES ($1, $2)")
+                        .bind(person_id)
+                        .bind(role.as_str())
+                        .execute(&mut *self)
+                        .await?;
+                }
+                for unit in &report_unit_ids {
+                    sqlx::query(
+                        "INSERT INTO reporter_units (person_id, unit_id) VALUES ($1, $2)
+                         ON CONFLICT (person_id, unit_id) DO NOTHING",
+                    )
+                    .bind(person_id)
+                    .bind(unit)
+                    .execute(&mut *self)
+                    .await?;
+                }
+                for topic in &topics {
+                    sqlx::query("INSERT INTO tutor_topics (person_id, topic) VALUES ($1, $2)")
+                        .bind(person_id)
+                        .bind(topic)
+                        .execute(&mut *self)
+                        .await?;
+                }
+            }
+
+            // Whoever is left was not in the file: deactivate, never delete.
+            let mut missing: Vec<Person> = by_phone.into_values().filter(|p| p.active).collect();
+            missing.sort_by_key(|p| p.id);
+            for p in missing {
+                sqlx::query(
+                    "UPDATE people SET active = FALSE, deactivated_at = $1, updated_at = $1 WHERE id = $2",
+                )
+                    .bind(now)
+                    .bind(p.id)
+                    .execute(&mut *self)
+                    .await?;
+                summary.deactivated.push(p.name);
+            }
+            Ok(summary)
+        }
+    }
 }

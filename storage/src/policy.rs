@@ -91,7 +91,7 @@ fn insert_passages_sql(engine: crate::Engine) -> String {
 
 const COLUMNS: &str = "id, title, issuer, issued_on, file_id, file_name, format, chars, no_text";
 
-trait PolicyTx: Backend {
+pub(crate) trait PolicyTx: Backend {
     fn engine(&self) -> crate::Engine {
         Self::ENGINE
     }

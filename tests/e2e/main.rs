@@ -11,6 +11,7 @@ mod leave;
 mod outage;
 mod policy;
 mod registration;
+mod roster;
 mod sharing;
 mod supervision;
 mod tutoring;
