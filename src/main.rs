@@ -78,12 +78,28 @@ enum Cmd {
     /// Reports for the supervisors: the monthly subsidy figures, the weekly update duty.
     #[command(subcommand)]
     Report(ReportCmd),
+    /// The holiday calendar: import a year's statutory holidays once they are published.
+    #[command(subcommand)]
+    Calendar(CalendarCmd),
     /// Print a one-time registration deep link for the roster entry with this phone.
     #[command(after_help = ENVIRONMENT)]
     Invite {
         /// A mainland mobile number on the roster (+86, spaces and dashes are ignored).
         #[arg(value_name = "PHONE")]
         phone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCmd {
+    /// Import holiday years: holiday-cn JSON (github.com/NateScarlet/holiday-cn, one year a
+    /// file) or the shipped TOML format (rest_days, workdays; see domain/data/cn-holidays.toml).
+    /// A year imported again is replaced; the operator's [calendar] days still win. A year
+    /// without holiday data has only Saturdays and Sundays as rest days.
+    #[command(after_help = ENVIRONMENT)]
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
 }
 
@@ -193,6 +209,7 @@ async fn run(cli: Cli) -> Result<()> {
             report_compliance(&config, &week, &out).await
         }
         Cmd::Jobs(JobsCmd::List) => jobs_list(config).await,
+        Cmd::Calendar(CalendarCmd::Import { file }) => calendar_import(&config, &file).await,
         Cmd::Jobs(JobsCmd::Run { name }) => jobs_run(config, &name).await,
         Cmd::Serve { webhook } => serve(config, webhook).await,
     }
@@ -461,12 +478,58 @@ async fn report_compliance(config: &Config, week: &str, out: &Path) -> Result<()
 
 async fn jobs_list(config: Config) -> Result<()> {
     let store = open_store(&config).await?;
-    let scheduler =
-        scheduler::Scheduler::new(store.clone(), Arc::new(config), Arc::new(SystemClock));
+    let config = Arc::new(config);
+    let scheduler = scheduler::Scheduler::new(store.clone(), config.clone(), Arc::new(SystemClock));
     for line in scheduler.list().await? {
         println!("{line}");
     }
+    // Not a job: on stderr, so stdout stays one line per job.
+    let today = domain::attendance::local_date(SystemClock.now(), config.tz());
+    let calendar = store.calendar(&config.calendar()).await?;
+    for year in calendar.missing_years(today) {
+        eprintln!(
+            "note: {year} has no holiday data, so its rest days are only Saturdays and Sundays \
+             (log-reminder, presence records); import it with `zhucun calendar import FILE`"
+        );
+    }
     store.close().await;
+    Ok(())
+}
+
+async fn calendar_import(config: &Config, file: &Path) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow!(
+            "{} is not UTF-8 text (holiday-cn JSON or TOML)",
+            file.display()
+        )
+    })?;
+    let years = domain::calendar::parse_import(&text)
+        .map_err(|e| anyhow!("{}: {e}; nothing was imported", file.display()))?;
+    let store = open_store(config).await?;
+    let source = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    let imported = store
+        .import_calendar(
+            &years,
+            source.as_deref().unwrap_or_default(),
+            SystemClock.now(),
+        )
+        .await
+        .context("import failed; nothing was imported")?;
+    store.close().await;
+    for y in imported {
+        println!(
+            "imported {}: {} rest days, {} make-up workdays{}",
+            y.year,
+            y.rest_days,
+            y.workdays,
+            if y.replaced {
+                " (replaced the earlier import)"
+            } else {
+                ""
+            }
+        );
+    }
     Ok(())
 }
 

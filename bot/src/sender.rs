@@ -146,7 +146,8 @@ async fn render(app: &Ctx, item: &OutboxItem) -> Result<Option<Rendered>, storag
             n @ (Notification::SubsidyReport { .. }
             | Notification::SubsidyFigures { .. }
             | Notification::WeeklySummary { .. }
-            | Notification::WeeklyChart { .. }),
+            | Notification::WeeklyChart { .. }
+            | Notification::CalendarMissing { .. }),
         ) => crate::supervision::render(app, lang, item.person_id, n).await?,
         None => None,
     })

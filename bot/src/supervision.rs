@@ -379,6 +379,10 @@ pub(crate) async fn render(
                 text: weekly_text(lang, week, &duty, &week_logs(&logs, week)),
             })
         }
+        Notification::CalendarMissing { year } => Some(Rendered::Text {
+            text: fill(tr(lang, K::CalendarMissing), &[("year", &year.to_string())]),
+            keyboard: None,
+        }),
         Notification::WeeklyChart { monday } => {
             let week = IsoWeek::of(*monday);
             let logs = week_rows(app, week).await?;

@@ -55,6 +55,7 @@ keys! {
     WeeklyChartTitle,
     WeeklyChartMissingGlyphs,
     WeeklyChartFailed,
+    CalendarMissing,
     WeeklyChartY,
     WeekdayNames,
     AskContact,
@@ -532,6 +533,9 @@ fn zh(k: K) -> &'static str {
         K::ColMet => "达标",
         K::WeeklyChartTitle => "上周各区县每日记实人数（{week}）",
         K::WeeklyChartMissingGlyphs => "图中字体缺少“{chars}”，以 □ 代替。",
+        K::CalendarMissing => {
+            "{year} 年的法定节假日安排尚未导入。导入前，{year} 年只按周六、周日休息：节假日当天仍会提醒记实，调休上班的周末不会提醒，出勤记录也按此计算。国务院公布安排后，请在服务器上运行 zhucun calendar import 文件（holiday-cn 的 JSON 或 TOML）。"
+        }
         K::WeeklyChartFailed => "上周（{week}）的图表未能生成：{error}。数字见上面的汇总表。",
         K::WeeklyChartY => "有记实的干部人数",
         K::WeekdayNames => "一,二,三,四,五,六,日",
@@ -1007,6 +1011,9 @@ fn en(k: K) -> &'static str {
         K::ColMet => "met",
         K::WeeklyChartTitle => "Cadres with a log per district and day ({week})",
         K::WeeklyChartMissingGlyphs => "The chart's font lacks “{chars}”, drawn as □.",
+        K::CalendarMissing => {
+            "The statutory holidays of {year} have not been imported. Until they are, only Saturdays and Sundays are rest days in {year}: reminders go out on holidays and not on make-up working weekends, and the presence records count the same way. Once the State Council publishes them, run zhucun calendar import FILE (holiday-cn JSON or TOML) on the server."
+        }
         K::WeeklyChartFailed => {
             "The chart for {week} could not be drawn: {error}. The figures are in the table above."
         }

@@ -38,7 +38,7 @@ impl Lang {
 }
 
 /// Scheduled jobs and their default cron expressions (5 fields, in the configured zone).
-pub const JOBS: [(&str, &str); 7] = [
+pub const JOBS: [(&str, &str); 8] = [
     ("log-reminder", "0 20 * * *"),
     ("update-nudge", "0 10 * * Thu"),
     ("weekly-summary", "0 9 * * Mon"),
@@ -46,6 +46,7 @@ pub const JOBS: [(&str, &str); 7] = [
     ("question-sla", "0 * * * *"),
     ("subsidy-report", "0 8 1 * *"),
     ("share-digest", "0 19 * * *"),
+    ("calendar-check", "0 9 * * Mon"),
 ];
 
 #[derive(Debug, Clone, Deserialize)]

@@ -127,6 +127,11 @@ pub enum Notification {
         since_ms: i64,
         until_ms: i64,
     },
+    /// To an admin (the `calendar-check` job): `year` has no holiday data, so its rest days
+    /// are only Saturdays and Sundays until it is imported.
+    CalendarMissing {
+        year: i32,
+    },
     /// To an admin: the bot cannot post to a channel or group any more (removed, not an
     /// admin, chat not found); told once until it is back.
     ChannelRefused {

@@ -32,7 +32,7 @@ pub async fn log_reminder(
     run: &str,
 ) -> Result<LogReminders, StorageError> {
     let today = local_date(now, config.tz());
-    if config.calendar().is_rest_day(today) {
+    if store.calendar(&config.calendar()).await?.is_rest_day(today) {
         return Ok(LogReminders::RestDay);
     }
     let n = store.queue_log_reminders(today, run, now).await?;

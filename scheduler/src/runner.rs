@@ -23,10 +23,11 @@ pub enum Job {
     ShareDigest,
     WeeklySummary,
     SubsidyReport,
+    CalendarCheck,
 }
 
 impl Job {
-    pub const ALL: [Job; 7] = [
+    pub const ALL: [Job; 8] = [
         Job::LogReminder,
         Job::ApprovalReminder,
         Job::QuestionSla,
@@ -34,6 +35,7 @@ impl Job {
         Job::ShareDigest,
         Job::WeeklySummary,
         Job::SubsidyReport,
+        Job::CalendarCheck,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +47,7 @@ impl Job {
             Job::ShareDigest => "share-digest",
             Job::WeeklySummary => "weekly-summary",
             Job::SubsidyReport => "subsidy-report",
+            Job::CalendarCheck => "calendar-check",
         }
     }
 
@@ -67,6 +70,7 @@ impl Job {
             Job::ShareDigest => Some(format!("share-digest:{run}:")),
             Job::WeeklySummary => Some(format!("weekly-summary:{run}:")),
             Job::SubsidyReport => Some(format!("subsidy-report:{run}:")),
+            Job::CalendarCheck => Some(format!("calendar-check:{run}:")),
         }
     }
 
@@ -98,6 +102,9 @@ impl Job {
             }
             Job::SubsidyReport => {
                 crate::supervision::subsidy_report(store, config, now, run).await?
+            }
+            Job::CalendarCheck => {
+                crate::supervision::calendar_check(store, config, now, run).await?
             }
             Job::QuestionSla => {
                 let r = crate::jobs::question_sla(store, config, now).await?;

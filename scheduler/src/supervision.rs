@@ -72,6 +72,41 @@ pub async fn subsidy_report(
     ))
 }
 
+/// Tells the admins which years that matter today have no holiday data (this year, and
+/// from 1 December the next): until imported, their rest days are only weekends.
+pub async fn calendar_check(
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+    run: &str,
+) -> Result<String, StorageError> {
+    let today = local_date(now, config.tz());
+    let missing = store
+        .calendar(&config.calendar())
+        .await?
+        .missing_years(today);
+    if missing.is_empty() {
+        return Ok("holiday data is in; nobody told".into());
+    }
+    let mut told = 0;
+    for year in &missing {
+        told = store
+            .queue_to_role(
+                Role::Admin,
+                &Notification::CalendarMissing { year: *year },
+                &format!("calendar-check:{run}:{year}:"),
+                now,
+            )
+            .await?;
+    }
+    let years: Vec<String> = missing.iter().map(i32::to_string).collect();
+    Ok(format!(
+        "no holiday data for {}; {} told",
+        years.join(", "),
+        plural(told, "admin")
+    ))
+}
+
 fn plural(n: u64, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")

@@ -23,6 +23,7 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 use std::time::Duration;
 
+mod calendar;
 mod dialogues;
 mod group;
 mod jobs;
@@ -41,6 +42,7 @@ mod updates;
 mod uploads;
 mod work_updates;
 
+pub use calendar::ImportedYear;
 pub use group::GroupStats;
 pub use jobs::TickEnd;
 pub use leave::{Decided, LeaveRefusal, LeaveRequest, LeaveStatus, LeaveStep, StepStatus};

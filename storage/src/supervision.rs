@@ -16,13 +16,15 @@ impl Store {
     /// Every cadre on the roster at any time from `since` (the month's first local
     /// midnight) until now, with his presence record of `month`, in unit path and name
     /// order. A cadre who joined later is listed (with what he has); one deactivated
-    /// before `since` is not.
+    /// before `since` is not. `calendar` is the configured one; imported holiday years are
+    /// applied here, so every figure uses the calendar in force.
     pub async fn month_presence(
         &self,
         month: Month,
         since: DateTime<Utc>,
         calendar: &Calendar,
     ) -> Result<Vec<CadreMonth>> {
+        let calendar = &self.calendar(calendar).await?;
         let cadres_sql = "SELECT p.id, p.name, p.phone, u.path, p.active FROM people p
                           JOIN person_roles r ON r.person_id = p.id AND r.role = 'cadre'
                           JOIN units u ON u.id = p.unit_id
@@ -83,7 +85,8 @@ impl Store {
         .map(|r| r.0)
         .collect();
         let leave = self.approved_leave(person_id, month).await?;
-        Ok(month_record(month, &dates, &leave, calendar))
+        let calendar = self.calendar(calendar).await?;
+        Ok(month_record(month, &dates, &leave, &calendar))
     }
 
     /// The month's presence of every cadre with his pending leave requests and open

@@ -17,6 +17,7 @@ on_both_engines!(
     serve_answers_health_and_metrics_and_stops_on_sigterm,
     import_validates_the_whole_file_first,
     import_twice_changes_nothing_the_second_time,
+    calendar_import_fills_the_missing_years_and_jobs_list_says_so,
     jobs_list_and_a_manual_log_reminder_delivered_before_exit,
 );
 
@@ -459,6 +460,108 @@ async fn import_twice_changes_nothing_the_second_time(engine: Engine) {
     assert_eq!(db.store.people().await.unwrap(), before);
 }
 
+/// holiday-cn's file for `year` (made-up days: test data, not a State Council notice).
+fn holiday_cn(year: i32) -> String {
+    format!(
+        r#"{{"year": {year}, "papers": [], "days": [
+            {{"name": "元旦", "date": "{year}-01-01", "isOffDay": true}},
+            {{"name": "元旦", "date": "{year}-01-02", "isOffDay": true}},
+            {{"name": "元旦", "date": "{year}-01-03", "isOffDay": false}}
+        ]}}"#
+    )
+}
+
+async fn calendar_import_fills_the_missing_years_and_jobs_list_says_so(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Which years lack data depends on the day the test runs (from 1 December the next
+    // year matters too): the same rule, asked of the shipped calendar.
+    let today =
+        domain::attendance::local_date(chrono::Utc::now(), domain::config::Config::default().tz());
+    let shipped = domain::calendar::Calendar::parse(domain::calendar::CN_HOLIDAYS).unwrap();
+    let missing = shipped.missing_years(today);
+    let notes = |out: &Output| -> Vec<String> {
+        stderr(out)
+            .lines()
+            .filter(|l| l.starts_with("note: "))
+            .map(str::to_string)
+            .collect()
+    };
+    let out = run(zhucun(&db.url).args(["jobs", "list"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = notes(&out);
+    assert_eq!(said.len(), missing.len(), "{said:?}");
+    for (note, year) in said.iter().zip(&missing) {
+        assert!(
+            note.starts_with(&format!("note: {year} has no holiday data")),
+            "{note}"
+        );
+        assert!(note.contains("zhucun calendar import FILE"), "{note}");
+    }
+    assert_eq!(
+        stdout(&out).lines().count(),
+        8,
+        "stdout is one line per job"
+    );
+
+    for year in missing.iter().copied().chain([2031]) {
+        let file = write(dir.path(), &format!("{year}.json"), &holiday_cn(year));
+        let out = run(zhucun(&db.url).args(["calendar", "import", &file]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(
+            stdout(&out).trim(),
+            format!("imported {year}: 2 rest days, 1 make-up workdays")
+        );
+    }
+    let out = run(zhucun(&db.url).args(["jobs", "list"]));
+    assert!(notes(&out).is_empty(), "{}", stderr(&out));
+    let calendar = db.store.calendar(&shipped).await.unwrap();
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    assert!(
+        calendar.is_rest_day(d("2031-01-02")),
+        "an imported holiday (a Thursday)"
+    );
+    assert!(
+        calendar.is_workday(d("2031-01-03")),
+        "an imported make-up workday"
+    );
+    assert!(
+        calendar.is_rest_day(d("2026-10-01")),
+        "the shipped years stay"
+    );
+
+    // The same file again replaces the year; a bad file is one line and changes nothing.
+    let file = dir.path().join("2031.json").display().to_string();
+    let out = run(zhucun(&db.url).args(["calendar", "import", &file]));
+    assert!(
+        stdout(&out).contains("(replaced the earlier import)"),
+        "{}",
+        stdout(&out)
+    );
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        r#"{"year": 2032, "days": [{"date": "2031-12-31", "isOffDay": true}]}"#,
+    );
+    let out = run(zhucun(&db.url).args(["calendar", "import", &bad]));
+    assert!(!out.status.success());
+    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2031-12-31 is not in 2032"),
+        "{}",
+        stderr(&out)
+    );
+    let years: Vec<i32> = db
+        .store
+        .calendar_years()
+        .await
+        .unwrap()
+        .iter()
+        .map(|y| y.year)
+        .collect();
+    assert!(!years.contains(&2032), "{years:?}");
+}
+
 /// Every failure an operator can cause is one line on stderr and a non-zero exit.
 #[test]
 fn operator_errors_are_one_clear_line() {
@@ -587,7 +690,7 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
     assert!(out.status.success(), "{}", stderr(&out));
     let list = stdout(&out);
     let lines: Vec<&str> = list.lines().collect();
-    assert_eq!(lines.len(), 7, "{list}");
+    assert_eq!(lines.len(), 8, "{list}");
     assert!(lines[0].starts_with("log-reminder "), "{list}");
     // Name, cron expression, next run, last run (`-`: never).
     let fields: Vec<&str> = lines[0].split_whitespace().collect();
@@ -617,6 +720,11 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
         ["subsidy-report", "0", "8", "1", "*", "*"],
         "{list}"
     );
+    assert_eq!(
+        words(7),
+        ["calendar-check", "0", "9", "*", "*", "Mon"],
+        "{list}"
+    );
 
     let out = run(zhucun(&db.url).args(["jobs", "run", "lunch"]));
     assert!(!out.status.success());
@@ -630,6 +738,7 @@ async fn jobs_list_and_a_manual_log_reminder_delivered_before_exit(engine: Engin
         "share-digest",
         "weekly-summary",
         "subsidy-report",
+        "calendar-check",
     ] {
         assert!(err.contains(job), "{err}");
     }

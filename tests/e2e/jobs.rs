@@ -10,7 +10,83 @@ use scheduler::Job;
 use std::time::Duration as StdDuration;
 use storage::Engine;
 
-on_both_engines!(approval_digest_lists_waiting_requests_once_per_period_and_its_buttons_decide,);
+on_both_engines!(
+    approval_digest_lists_waiting_requests_once_per_period_and_its_buttons_decide,
+    calendar_check_tells_admins_of_a_missing_year_and_an_imported_year_rules_reminders,
+);
+
+/// Local (Asia/Shanghai) time.
+fn local(y: i32, m: u32, d: u32, h: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap() - Duration::hours(8)
+}
+
+async fn calendar_check_tells_admins_of_a_missing_year_and_an_imported_year_rules_reminders(
+    engine: Engine,
+) {
+    let t = TestApp::start(engine).await;
+    let (zhang, zhao) = (TgUser::new(7001, "张三"), TgUser::new(7004, "赵六"));
+    t.register(&zhang, "13800000001").await;
+    t.register(&zhao, "13800000004").await;
+    let run = |job: Job, n: u32| {
+        let (store, config, now) = (t.store().clone(), t.app.config.clone(), t.clock.now());
+        async move {
+            job.execute(&store, &config, now, &format!("e2e-{n}"))
+                .await
+                .unwrap()
+        }
+    };
+    // Monday 30 November: 2027 does not matter yet.
+    t.clock.set(local(2026, 11, 30, 9));
+    assert_eq!(
+        run(Job::CalendarCheck, 1).await,
+        "calendar-check: holiday data is in; nobody told"
+    );
+    // Monday 7 December: the admin is told, the cadre is not.
+    t.clock.set(local(2026, 12, 7, 9));
+    assert_eq!(
+        run(Job::CalendarCheck, 2).await,
+        "calendar-check: no holiday data for 2027; 1 admin told"
+    );
+    t.app.wake_sender();
+    let told = t.reply(&zhao).await;
+    let text = told.text().unwrap_or_default();
+    assert!(
+        text.starts_with("2027 年的法定节假日安排尚未导入"),
+        "{told}"
+    );
+    assert!(text.contains("zhucun calendar import"), "{told}");
+    t.tg.assert_silent(zhang.id, StdDuration::from_millis(200))
+        .await;
+
+    // Imported (made-up days: test data), the year is in, and it rules the reminder:
+    // Monday 4 January is a holiday, Saturday 9 January a make-up working day.
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let year = domain::calendar::YearDays {
+        year: 2027,
+        rest: [d("2027-01-01"), d("2027-01-04")].into(),
+        work: [d("2027-01-09")].into(),
+    };
+    t.store()
+        .import_calendar(&[year], "test", t.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        run(Job::CalendarCheck, 3).await,
+        "calendar-check: holiday data is in; nobody told"
+    );
+    t.clock.set(local(2027, 1, 4, 20));
+    assert_eq!(
+        run(Job::LogReminder, 4).await,
+        "log-reminder: today is a rest day; 0 reminders queued"
+    );
+    t.clock.set(local(2027, 1, 9, 20));
+    assert_eq!(
+        run(Job::LogReminder, 5).await,
+        "log-reminder: 1 reminder queued"
+    );
+    t.stop().await;
+}
 
 async fn approval_digest_lists_waiting_requests_once_per_period_and_its_buttons_decide(
     engine: Engine,

@@ -238,6 +238,7 @@ pub async fn render(
         | Notification::SubsidyFigures { .. }
         | Notification::WeeklySummary { .. }
         | Notification::WeeklyChart { .. }
+        | Notification::CalendarMissing { .. }
         | Notification::SharedPost { .. }
         | Notification::UpdateNudge { .. }
         | Notification::ShareDigest { .. }
@@ -321,6 +322,7 @@ pub async fn on_delivered(app: &Ctx, item: &OutboxItem, message_id: Option<i64>)
             | Notification::SubsidyFigures { .. }
             | Notification::WeeklySummary { .. }
             | Notification::WeeklyChart { .. }
+            | Notification::CalendarMissing { .. }
             | Notification::SharedPost { .. }
             | Notification::UpdateNudge { .. }
             | Notification::ShareDigest { .. }
