@@ -17,6 +17,7 @@ use storage::Store;
 use teloxide::prelude::*;
 
 mod ops;
+mod policy_import;
 
 const ENVIRONMENT: &str = "\
 Environment:
@@ -78,6 +79,9 @@ enum Cmd {
     /// Reports for the supervisors: the monthly subsidy figures, the weekly update duty.
     #[command(subcommand)]
     Report(ReportCmd),
+    /// The policy library: import documents in bulk.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
     /// The holiday calendar: import a year's statutory holidays once they are published.
     #[command(subcommand)]
     Calendar(CalendarCmd),
@@ -87,6 +91,24 @@ enum Cmd {
         /// A mainland mobile number on the roster (+86, spaces and dashes are ignored).
         #[arg(value_name = "PHONE")]
         phone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// Import policy documents (PDF, DOCX, TXT): files, or folders (with their subfolders).
+    /// A file already in the library (same content) is skipped, so the import can run
+    /// again. Title, issuer and date come from a sidecar table (file,title,issuer,date or
+    /// 文件,标题,发文机关,日期; --meta, or policies.csv / 目录.csv / .xlsx in a folder given),
+    /// else from the document (its first line, and the 落款 and date at its end). Each
+    /// refused file is one line on stderr; the others are imported.
+    #[command(after_help = ENVIRONMENT)]
+    Import {
+        #[arg(value_name = "FILES|DIR", required = true)]
+        paths: Vec<PathBuf>,
+        /// A sidecar table (CSV or XLSX) describing the files by name.
+        #[arg(long, value_name = "FILE")]
+        meta: Option<PathBuf>,
     },
 }
 
@@ -210,6 +232,9 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Jobs(JobsCmd::List) => jobs_list(config).await,
         Cmd::Calendar(CalendarCmd::Import { file }) => calendar_import(&config, &file).await,
+        Cmd::Policy(PolicyCmd::Import { paths, meta }) => {
+            policy_import::run(&config, &paths, meta.as_deref()).await
+        }
         Cmd::Jobs(JobsCmd::Run { name }) => jobs_run(config, &name).await,
         Cmd::Serve { webhook } => serve(config, webhook).await,
     }
@@ -258,7 +283,7 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn open_store(config: &Config) -> Result<Store> {
+pub(crate) async fn open_store(config: &Config) -> Result<Store> {
     let url = &config.database_url;
     let store = Store::connect(url).await.with_context(|| {
         format!(

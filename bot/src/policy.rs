@@ -166,9 +166,42 @@ pub async fn on_file_button(
         .message
         .as_ref()
         .map_or(ChatId(person.chat_id.unwrap_or_default()), |m| m.chat().id);
-    bot.send_document(chat, InputFile::file_id(FileId(p.file_id)))
-        .caption(format!("《{}》", clip(&p.title, 200)))
+    let caption = format!("《{}》", clip(&p.title, 200));
+    if !p.file_id.is_empty() {
+        bot.send_document(chat, InputFile::file_id(FileId(p.file_id)))
+            .caption(caption)
+            .await?;
+        return Ok(());
+    }
+    // Imported by the operator: uploaded the first time, its file id kept for later.
+    let bytes = match app.store.policy_file_bytes(p.id).await {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            tracing::error!(policy = p.id, "an imported policy document has no file");
+            let t = tr(lang, K::AlertPolicyGone).to_string();
+            bot.send_message(chat, t).await?;
+            return Ok(());
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read a policy document's file");
+            bot.send_message(chat, tr(lang, K::DbUnavailable)).await?;
+            return Ok(());
+        }
+    };
+    let name = p
+        .file_name
+        .clone()
+        .unwrap_or_else(|| format!("policy-{}.{}", p.id, p.format));
+    let sent = bot
+        .send_document(chat, InputFile::memory(bytes).file_name(name))
+        .caption(caption)
         .await?;
+    if let Some(doc) = sent.document()
+        && let Err(e) = app.store.set_policy_file_id(p.id, &doc.file.id.0).await
+    {
+        // Sent; the next press uploads it again.
+        tracing::warn!(error = %e, "policy: file id not kept");
+    }
     Ok(())
 }
 

@@ -118,9 +118,122 @@ pub fn within_download_limit(bytes: u64, max_mb: u64) -> bool {
     bytes <= max_mb.saturating_mul(1024 * 1024)
 }
 
+/// A description of a document read off its text, for a bulk import without a sidecar
+/// row: the title is its first line when that is title-like (a few to 60 characters, not
+/// a sentence), else `stem` (the file name); the date is the last 成文日期 (`2021年6月30日`)
+/// in the text, and the issuer the short line just before it (the 落款), as official
+/// documents end.
+pub fn describe_from_text(text: &str, stem: &str) -> Description {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    // A PDF's lines may run together: the title then ends where the first article or
+    // chapter begins.
+    let first = lines.first().map(|l| {
+        ["第一章", "第一条", "一、"]
+            .iter()
+            .filter_map(|m| l.find(m))
+            .min()
+            .map_or(*l, |at| l[..at].trim())
+    });
+    let title = first
+        .map(|l| l.trim_matches(['《', '》']))
+        .filter(|l| (4..=60).contains(&l.chars().count()) && !l.ends_with(['。', '；', '，']))
+        .unwrap_or(stem);
+    let mut issuer = None;
+    let mut issued_on = None;
+    for (i, line) in lines.iter().enumerate().skip(1).rev() {
+        if let Some(date) = chinese_date(line) {
+            issued_on = Some(date);
+            issuer = lines
+                .get(i - 1)
+                .filter(|l| {
+                    i > 1
+                        && (2..=30).contains(&l.chars().count())
+                        && !l.contains(['。', '：', ':', '，', '；'])
+                })
+                .map(|l| l.to_string());
+            break;
+        }
+    }
+    Description {
+        title: title.chars().take(MAX_TITLE_CHARS).collect(),
+        issuer,
+        issued_on,
+    }
+}
+
+/// A line that is a date alone, as a document's 成文日期: `2021年6月30日` (digits, ASCII or
+/// full-width, blanks allowed between the parts).
+fn chinese_date(line: &str) -> Option<NaiveDate> {
+    let digits: String = line
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            c => c,
+        })
+        .collect();
+    let rest = digits.strip_suffix('日')?;
+    let (y, rest) = rest.split_once('年')?;
+    let (m, d) = rest.split_once('月')?;
+    let num = |s: &str| {
+        (s.len() <= 4 && !s.is_empty())
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+    };
+    NaiveDate::from_ymd_opt(num(y)? as i32, num(m)?, num(d)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_documents_title_issuer_and_date_are_read_off_its_text() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        let doc = "贵州省农村居民最低生活保障工作规程\n第一条 为规范农村居民最低生活保障工作，制定本规程。\n贵州省民政厅\n2021年6月30日\n";
+        let cases = [
+            (
+                doc,
+                "规程",
+                "贵州省农村居民最低生活保障工作规程",
+                Some("贵州省民政厅"),
+                d("2021-06-30"),
+            ),
+            (
+                "《梨树锈病防治技术》\n防治方法：喷施三唑酮。\n２０２４年３月５日",
+                "x",
+                "梨树锈病防治技术",
+                None,
+                d("2024-03-05"),
+            ),
+            (
+                "第一条 为规范林地流转行为，保护当事人的合法权益，制定本条例，自公布之日起施行。",
+                "林地流转条例",
+                "林地流转条例",
+                None,
+                None,
+            ),
+            ("", "扫描件", "扫描件", None, None),
+            (
+                "贵州省林地管理办法第一条 为加强林地管理，制定本办法。",
+                "x",
+                "贵州省林地管理办法",
+                None,
+                None,
+            ),
+            ("通知\n2021年2月30日", "通知", "通知", None, None),
+        ];
+        for (text, stem, title, issuer, date) in cases {
+            let got = describe_from_text(text, stem);
+            assert_eq!(got.title, title, "{text}");
+            assert_eq!(got.issuer.as_deref(), issuer, "{text}");
+            assert_eq!(got.issued_on, date, "{text}");
+        }
+    }
 
     fn d(title: &str, issuer: Option<&str>, date: Option<(i32, u32, u32)>) -> Description {
         Description {

@@ -49,7 +49,9 @@ pub use leave::{Decided, LeaveRefusal, LeaveRequest, LeaveStatus, LeaveStep, Ste
 pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded};
 pub use outbox::{Delivery, OutboxItem};
 pub use people::{ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
-pub use policy::{NewPolicy, Policy, PolicyFailure, PolicyHit, SNIPPET_CHARS, Similar};
+pub use policy::{
+    Imported, NewPolicy, Policy, PolicyFailure, PolicyFile, PolicyHit, SNIPPET_CHARS, Similar,
+};
 pub use search::{DOC_PASSAGE, DOC_POLICY, DOC_QUESTION, Scope, SearchMatch};
 pub use sharing::{
     CadreShares, DigestNews, NewComment, ReceiptSent, ShareCounts, ShareFailure, SharedPost,

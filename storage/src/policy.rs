@@ -31,6 +31,22 @@ pub struct NewPolicy<'a> {
     pub added_by: i64,
 }
 
+/// A document's file as the operator imports it (`zhucun policy import`): it is known by
+/// its SHA-256, and its bytes wait in the database until the bot first sends it.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyFile<'a> {
+    pub sha256: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// What importing a document did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Imported {
+    Added(Policy),
+    /// The same file is in the library already, as this document.
+    AlreadyIn(i64),
+}
+
 /// A document of the library.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Policy {
@@ -92,10 +108,6 @@ fn insert_passages_sql(engine: crate::Engine) -> String {
 const COLUMNS: &str = "id, title, issuer, issued_on, file_id, file_name, format, chars, no_text";
 
 pub(crate) trait PolicyTx: Backend {
-    fn engine(&self) -> crate::Engine {
-        Self::ENGINE
-    }
-
     /// The roles of an active person, `None` if he is not (or no longer) active.
     async fn active_roles(&mut self, person_id: i64) -> Result<Option<Roles>>;
 }
@@ -124,15 +136,93 @@ impl Store {
         new: NewPolicy<'_>,
         now: DateTime<Utc>,
     ) -> std::result::Result<Policy, PolicyFailure> {
-        let chars = new.text.chars().count() as i64;
-        let issued_on = new.issued_on.map(|d| d.format("%Y-%m-%d").to_string());
         in_tx!(self, tx, refuse PolicyRefusal => {
             let roles = tx.active_roles(new.added_by).await?;
             may_manage(roles.unwrap_or_default())?;
+            Ok(tx.insert_policy(&new, Some(new.added_by), None, now).await?)
+        })
+    }
+
+    /// Imports a document for the operator (`zhucun policy import`: his authority is the
+    /// database's): added with its file, unless the same file (by SHA-256) is in already.
+    /// `new.file_id` is empty and `new.added_by` unused: nobody sent it through Telegram.
+    pub async fn import_policy(
+        &self,
+        new: NewPolicy<'_>,
+        file: PolicyFile<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Imported> {
+        in_tx!(self, tx => {
+            let present: Option<(i64,)> =
+                sqlx::query_as("SELECT id FROM policies WHERE content_hash = $1")
+                    .bind(file.sha256)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((id,)) = present {
+                return Ok(Imported::AlreadyIn(id));
+            }
+            let policy = tx.insert_policy(&new, None, Some(file.sha256), now).await?;
+            sqlx::query("INSERT INTO policy_files (policy_id, bytes) VALUES ($1, $2)")
+                .bind(policy.id)
+                .bind(file.bytes)
+                .execute(&mut *tx)
+                .await?;
+            Ok(Imported::Added(policy))
+        })
+    }
+
+    /// The bytes of an imported document not yet on Telegram.
+    pub async fn policy_file_bytes(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        let row: Option<(Vec<u8>,)> = read_db!(self, pool =>
+            sqlx::query_as("SELECT bytes FROM policy_files WHERE policy_id = $1")
+                .bind(id).fetch_optional(pool).await?);
+        Ok(row.map(|(b,)| b))
+    }
+
+    /// Records the Telegram file id of a document once it was first sent (later sends
+    /// reuse it), and drops the bytes that waited for it.
+    pub async fn set_policy_file_id(&self, id: i64, file_id: &str) -> Result<()> {
+        in_tx!(self, tx => {
+            sqlx::query("UPDATE policies SET file_id = $1 WHERE id = $2")
+                .bind(file_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM policy_files WHERE policy_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        })
+    }
+}
+
+/// Writing a document and its index, for the transactions that add one.
+pub(crate) trait PolicyInsert {
+    async fn insert_policy(
+        &mut self,
+        new: &NewPolicy<'_>,
+        added_by: Option<i64>,
+        content_hash: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Policy>;
+}
+
+crate::impl_for_connections! {
+    impl PolicyInsert {
+        async fn insert_policy(
+            &mut self,
+            new: &NewPolicy<'_>,
+            added_by: Option<i64>,
+            content_hash: Option<&str>,
+            now: DateTime<Utc>,
+        ) -> Result<Policy> {
+            let chars = new.text.chars().count() as i64;
+            let issued_on = new.issued_on.map(|d| d.format("%Y-%m-%d").to_string());
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO policies (title, issuer, issued_on, file_id, file_name, format,
-                     chars, no_text, added_by, added_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                     chars, no_text, added_by, added_at, content_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
             )
             .bind(new.title)
             .bind(new.issuer)
@@ -142,9 +232,10 @@ impl Store {
             .bind(new.format)
             .bind(chars)
             .bind(new.no_text)
-            .bind(new.added_by)
+            .bind(added_by)
             .bind(ms(now))
-            .fetch_one(&mut *tx)
+            .bind(content_hash)
+            .fetch_one(&mut *self)
             .await?;
             let head = head(new.title, new.issuer);
             let passages = passages(new.text);
@@ -157,10 +248,10 @@ impl Store {
             let mut ids: Vec<(i64, i64)> = if rows.is_empty() {
                 Vec::new()
             } else {
-                sqlx::query_as(sqlx::AssertSqlSafe(insert_passages_sql(tx.engine())))
+                sqlx::query_as(sqlx::AssertSqlSafe(insert_passages_sql(Self::ENGINE)))
                     .bind(id)
                     .bind(json_param(&rows))
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut *self)
                     .await?
             };
             ids.sort_by_key(|r| r.1);
@@ -170,7 +261,7 @@ impl Store {
                 id: r.0,
                 text: &p.text,
             }));
-            tx.index_units(&units).await?;
+            self.index_units(&units).await?;
             Ok(Policy {
                 id,
                 title: new.title.to_string(),
@@ -182,9 +273,11 @@ impl Store {
                 chars,
                 no_text: new.no_text,
             })
-        })
+        }
     }
+}
 
+impl Store {
     /// Removes a document, its passages and its index rows (admin only).
     pub async fn remove_policy(
         &self,
@@ -217,6 +310,10 @@ impl Store {
             }));
             tx.unindex_units(&units).await?;
             sqlx::query("DELETE FROM policy_passages WHERE policy_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM policy_files WHERE policy_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

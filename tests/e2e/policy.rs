@@ -19,7 +19,116 @@ on_both_engines!(
     bad_files_get_a_clear_answer_and_leave_nothing_behind,
     no_match_suggests_fewer_words_and_admins_remove_documents,
     policy_commands_are_in_help_and_the_menu,
+    a_folder_is_imported_once_described_by_its_sidecar_or_text_and_its_files_are_sent,
 );
+
+async fn a_folder_is_imported_once_described_by_its_sidecar_or_text_and_its_files_are_sent(
+    engine: Engine,
+) {
+    let (t, zhang, _) = start(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let put = |name: &str, bytes: Vec<u8>| {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+    };
+    // The 规程 ends as official documents do: its 落款 and 成文日期.
+    let dibao = format!("{DIBAO}\n贵州省民政厅\n2021年6月30日");
+    put("规程.pdf", fixtures::pdf(&dibao, PdfText::GbkEuc));
+    put("林业/条例.docx", fixtures::docx(FOREST));
+    put(
+        "危改.txt",
+        fixtures::gb18030("农村危房改造补助资金实行专款专用，通过一卡通直接拨付到农户。"),
+    );
+    put("目录.csv", encoding_rs::GB18030.encode("文件,标题,发文机关,日期\n条例.docx,贵州省森林林木林地流转条例,贵州省人大常委会,2017-11-30\n").0.into_owned());
+    put("坏的.pdf", b"%PDF-1.4 this is not a pdf".to_vec());
+    put("照片.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec());
+    put("加密.pdf", fixtures::pdf_encrypted());
+    put(".DS_Store", b"junk".to_vec());
+    let folder = dir.path().display().to_string();
+    let import = || {
+        crate::cli::zhucun(&t.db.url)
+            .args(["policy", "import", &folder])
+            .output()
+            .unwrap()
+    };
+    let out = import();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(
+        !out.status.success(),
+        "refused files make the exit non-zero"
+    );
+    assert_eq!(
+        stdout.trim(),
+        "policy import: 3 added, 0 already in the library, 3 refused",
+        "{stderr}"
+    );
+    let refused: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(": refused: "))
+        .collect();
+    assert_eq!(refused.len(), 3, "{stderr}");
+    assert!(
+        refused
+            .iter()
+            .any(|l| l.contains("坏的.pdf: refused: malformed pdf")),
+        "{stderr}"
+    );
+    assert!(
+        refused
+            .iter()
+            .any(|l| l.contains("照片.png: refused: not a PDF, DOCX or TXT")),
+        "{stderr}"
+    );
+    assert!(
+        refused
+            .iter()
+            .any(|l| l.contains("加密.pdf: refused: the PDF is encrypted")),
+        "{stderr}"
+    );
+    // Run again: nothing new.
+    let out = import();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "policy import: 0 added, 3 already in the library, 3 refused"
+    );
+    assert_eq!(t.store().policy_count().await.unwrap(), 3);
+
+    // Described by the sidecar, and by the text (title, 落款, date).
+    let found = t.ask(&zhang, "/policy 林地流转").await;
+    assert!(
+        text(&found).contains("《贵州省森林林木林地流转条例》"),
+        "{found}"
+    );
+    assert!(
+        text(&found).contains("贵州省人大常委会 · 2017-11-30"),
+        "{found}"
+    );
+    let found = t.ask(&zhang, "/policy 最低生活保障").await;
+    assert!(
+        text(&found).contains("《贵州省农村居民最低生活保障工作规程》"),
+        "{found}"
+    );
+    assert!(
+        text(&found).contains("贵州省民政厅 · 2021-06-30"),
+        "{found}"
+    );
+
+    // Its file was never on Telegram: uploaded on the first press, by file id after.
+    let button = found.button_texts()[0].clone();
+    t.send(updates::click(&zhang, &found, &button));
+    let sent = t.reply(&zhang).await;
+    assert_eq!(sent.method, "sendDocument");
+    assert!(!sent.body["document"].is_string(), "uploaded: {sent}");
+    let uploaded = sent.message().unwrap()["document"]["file_id"].clone();
+    t.send(updates::click(&zhang, &found, &button));
+    let again = t.reply(&zhang).await;
+    assert_eq!(again.body["document"], uploaded, "{again}");
+    t.stop().await;
+}
 
 fn zhang() -> TgUser {
     TgUser::new(7001, "张三")
