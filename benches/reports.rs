@@ -157,7 +157,7 @@ fn one_engine(engine: Engine) {
             let lines = district_stats(&facts, Some(today));
             text = bot::supervision::stats_text(
                 Lang::Zh,
-                &bot::supervision::Scope::All,
+                &domain::supervision::Scope::All,
                 month,
                 today,
                 &lines,

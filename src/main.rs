@@ -613,6 +613,7 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
         .or_else(|| config.telegram.webhook_secret.clone());
     let secret = bot::webhook_secret(secret.as_deref(), &token);
     let store = open_store(&config).await?;
+    let web_token: Arc<str> = Arc::from(token.as_str());
     let bot = make_bot(token)?;
     let me = get_me(&bot).await?;
     tracing::info!(bot = %me.username(), database = %redact(&config.database_url), "starting");
@@ -625,8 +626,14 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
         .parse()
         .map_err(|e| anyhow!("bad setting server.listen: {e}"))?;
     let (stop_ops, ops_stopped) = tokio::sync::watch::channel(false);
-    let ops = ops::serve(listen, store.clone(), ops_stopped).await;
     let app = bot::App::new(store.clone(), config, Arc::new(SystemClock));
+    let web = web::Web {
+        store: store.clone(),
+        config: app.config.clone(),
+        token: web_token,
+        clock: app.clock.clone(),
+    };
+    let ops = ops::serve(listen, store.clone(), web, ops_stopped).await;
     let listener = if webhook {
         let tg = &app.config.telegram;
         let url = tg.webhook_url.as_deref().ok_or_else(|| {

@@ -1,5 +1,6 @@
 //! The operations endpoint on `[server] listen`: `GET /healthz` (200 when the database
-//! answers, 503 otherwise) and `GET /metrics` (Prometheus, from the `telemetry` registry).
+//! answers, 503 otherwise), `GET /metrics` (Prometheus, from the `telemetry` registry), and
+//! the web view under `/app/` (the `web` crate; a reverse proxy publishes it over HTTPS).
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -33,6 +34,7 @@ async fn metrics(State(store): State<Store>) -> impl IntoResponse {
 pub async fn serve(
     listen: std::net::SocketAddr,
     store: Store,
+    web: web::Web,
     mut stop: watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let tcp = match tokio::net::TcpListener::bind(listen).await {
@@ -49,7 +51,8 @@ pub async fn serve(
     let router = axum::Router::new()
         .route("/healthz", axum::routing::get(healthz))
         .route("/metrics", axum::routing::get(metrics))
-        .with_state(store);
+        .with_state(store)
+        .merge(web::router(web));
     Some(tokio::spawn(async move {
         let stopped = async move {
             let _ = stop.wait_for(|s| *s).await;

@@ -8,43 +8,23 @@ use crate::sender::Rendered;
 use crate::texts::{K, fill, tr};
 use crate::{Ctx, HandlerResult};
 use chrono::{Datelike, NaiveDate};
-use domain::Role;
 use domain::attendance::{Month, local_date};
 use domain::config::Lang;
 use domain::notify::Notification;
 use domain::supervision::{
-    CadreMonth, DistrictStats, IsoWeek, check_month, day_start, district_of, district_stats,
-    is_within, short_name, week_logs,
+    CadreMonth, DistrictStats, IsoWeek, Scope, check_month, day_start, district_of, district_stats,
+    short_name, week_logs,
 };
 use storage::{Person, StorageError, UnitWeek};
 use teloxide::prelude::*;
 use teloxide::types::{ParseMode, ReplyParameters};
 
-/// Whose figures a person may see: the whole tree, his unit's subtree, or none.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    All,
-    Under(String),
+/// The scope's name in a title.
+trait ScopeName {
+    fn name(&self, lang: Lang) -> String;
 }
 
-impl Scope {
-    pub fn of(person: &Person) -> Option<Scope> {
-        if person.roles.contains(Role::Admin) {
-            Some(Scope::All)
-        } else if person.roles.contains(Role::Approver) {
-            Some(Scope::Under(person.unit.to_string()))
-        } else {
-            None
-        }
-    }
-
-    fn covers(&self, path: &str) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Under(root) => is_within(path, root),
-        }
-    }
-
+impl ScopeName for Scope {
     fn name(&self, lang: Lang) -> String {
         match (self, lang) {
             (Scope::All, Lang::Zh) => "全市".into(),
@@ -86,7 +66,7 @@ async fn reply_html(bot: &Bot, msg: &Message, text: String) -> HandlerResult {
 /// `/stats` and `/stats YYYY-MM`.
 pub async fn stats(bot: Bot, app: Ctx, msg: Message, person: Person, arg: String) -> HandlerResult {
     let lang = app.lang_of(&person);
-    let Some(scope) = Scope::of(&person) else {
+    let Some(scope) = Scope::of(person.roles, &person.unit.to_string()) else {
         return crate::answer::reply(&bot, &msg, tr(lang, K::StatsRefused).into()).await;
     };
     let now = app.clock.now();

@@ -199,6 +199,19 @@ impl MonthRecord {
         self.month
     }
 
+    /// The month's log rate up to `until` (inclusive) as (days with a log, days a log was
+    /// due): a day is due unless it is a rest day or leave without a log (a log on a rest
+    /// day counts on both sides).
+    pub fn coverage(&self, until: NaiveDate) -> (u32, u32) {
+        self.days()
+            .filter(|(d, _)| *d <= until)
+            .fold((0, 0), |(logged, due), (_, s)| match s {
+                DayStatus::Logged => (logged + 1, due + 1),
+                DayStatus::Nothing => (logged, due + 1),
+                DayStatus::Leave | DayStatus::Rest => (logged, due),
+            })
+    }
+
     fn bit(&self, day: NaiveDate) -> Option<u32> {
         self.month.contains(day).then(|| 1u32 << (day.day() - 1))
     }
@@ -324,6 +337,28 @@ mod tests {
             .single()
             .unwrap()
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn coverage_counts_the_due_days_up_to_a_date() {
+        // December 2026: Tue 1 to Mon 7; logs on the 1st, 2nd and Saturday 5th; leave the 3rd.
+        let cal = Calendar::parse(crate::calendar::CN_HOLIDAYS).unwrap();
+        let month = Month::parse("2026-12").unwrap();
+        let r = month_record(
+            month,
+            &[d("2026-12-01"), d("2026-12-02"), d("2026-12-05")],
+            &[(d("2026-12-03"), d("2026-12-03"))],
+            &cal,
+        );
+        let cases = [
+            ("2026-11-30", (0, 0)),
+            ("2026-12-01", (1, 1)),
+            ("2026-12-04", (2, 3)),
+            ("2026-12-07", (3, 5)),
+        ];
+        for (until, want) in cases {
+            assert_eq!(r.coverage(d(until)), want, "{until}");
+        }
     }
 
     #[test]

@@ -70,6 +70,7 @@ pub struct Config {
     pub calendar: CalendarConfig,
     pub reports: ReportsConfig,
     pub server: ServerConfig,
+    pub web: WebConfig,
     #[serde(skip)]
     tz: Option<Tz>,
     #[serde(skip)]
@@ -98,6 +99,27 @@ impl std::fmt::Debug for FontBytes {
         match self.0 {
             Some(b) => write!(f, "FontBytes({} bytes)", b.len()),
             None => f.write_str("FontBytes(shipped)"),
+        }
+    }
+}
+
+/// The web view (a Telegram Mini App) served on `server.listen` under `/app/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// The HTTPS URL under which a reverse proxy reaches `server.listen` (e.g.
+    /// `https://zhucun.example.cn`); the bot's buttons open `<public_url>/app/`. Unset: no
+    /// buttons (the API still answers on `server.listen`).
+    pub public_url: Option<String>,
+    /// How old a Mini App's signed `initData` may be, in seconds.
+    pub max_age_secs: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            public_url: None,
+            max_age_secs: 3600,
         }
     }
 }
@@ -210,6 +232,7 @@ impl Default for Config {
             calendar: CalendarConfig::default(),
             reports: ReportsConfig::default(),
             server: ServerConfig::default(),
+            web: WebConfig::default(),
             tz: Some(chrono_tz::Asia::Shanghai),
             workdays: None,
         }
@@ -395,7 +418,7 @@ impl Config {
     /// negative turned huge) is refused at start rather than obeyed.
     fn check_ranges(&self) -> Result<(), ConfigError> {
         let (l, d, t) = (&self.logs, &self.delivery, &self.tutoring);
-        let ranges: [(&str, u64, u64, u64); 16] = [
+        let ranges: [(&str, u64, u64, u64); 17] = [
             // Telegram's own bounds.
             (
                 "telegram.webhook_max_connections",
@@ -454,6 +477,7 @@ impl Config {
             ),
             ("delivery.max_attempts", d.max_attempts.into(), 1, 100),
             ("jobs_grace_hours", self.jobs_grace_hours.into(), 0, 168),
+            ("web.max_age_secs", self.web.max_age_secs, 60, 86_400),
             ("tutoring.topics", t.topics.len() as u64, 1, 50),
         ];
         for (name, value, min, max) in ranges {

@@ -52,6 +52,34 @@ pub fn short_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// Whose figures a person may see (`/stats`, the web view): an admin the whole tree, an
+/// approver his unit's subtree, anyone else none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Under(String),
+}
+
+impl Scope {
+    pub fn of(roles: crate::Roles, unit_path: &str) -> Option<Scope> {
+        if roles.contains(crate::Role::Admin) {
+            Some(Scope::All)
+        } else if roles.contains(crate::Role::Approver) {
+            Some(Scope::Under(unit_path.to_string()))
+        } else {
+            None
+        }
+    }
+
+    /// Whether the unit at `path` (or a cadre of it) is within the scope.
+    pub fn covers(&self, path: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Under(root) => is_within(path, root),
+        }
+    }
+}
+
 /// Whether `path` is `root` or lies below it.
 pub fn is_within(path: &str, root: &str) -> bool {
     path == root

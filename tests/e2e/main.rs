@@ -16,4 +16,5 @@ mod sharing;
 mod supervision;
 mod tutoring;
 mod updates;
+mod web;
 mod worklog;

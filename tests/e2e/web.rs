@@ -1,0 +1,193 @@
+//! The web view's API as the Mini App calls it: signed initData on every call, answers
+//! scoped to the caller's authority, the figures the chat shows.
+
+use crate::on_both_engines;
+use crate::support::TestApp;
+use domain::Clock;
+use fakebot::updates::TgUser;
+use serde_json::Value;
+use storage::Engine;
+
+on_both_engines!(
+    the_api_refuses_whoever_telegram_did_not_vouch_for,
+    a_cadre_sees_his_month_and_supervisors_only_their_units,
+);
+
+/// The web view served on loopback for `t`; its base URL.
+async fn serve(t: &TestApp) -> String {
+    let web = web::Web {
+        store: t.store().clone(),
+        config: t.app.config.clone(),
+        token: fakebot::TOKEN.into(),
+        clock: t.clock.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, web::router(web)).await });
+    format!("http://{addr}")
+}
+
+/// initData as Telegram signs it for `user` at `at`, with `token`.
+fn init_data(user: &TgUser, at: chrono::DateTime<chrono::Utc>, token: &str) -> String {
+    let fields = vec![
+        (
+            "query_id".to_string(),
+            "AAHdF6IQAAAAAN0XohDhrOrc".to_string(),
+        ),
+        (
+            "user".to_string(),
+            format!(r#"{{"id":{},"first_name":"{}"}}"#, user.id, user.first_name),
+        ),
+        ("auth_date".to_string(), at.timestamp().to_string()),
+    ];
+    web::auth::sign(&fields, token)
+}
+
+async fn get(url: &str, auth: Option<&str>) -> (u16, Value) {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A call as `user` (valid initData of now).
+async fn call(t: &TestApp, base: &str, user: &TgUser, path: &str) -> (u16, Value) {
+    let tma = format!("tma {}", init_data(user, t.clock.now(), fakebot::TOKEN));
+    get(&format!("{base}{path}"), Some(&tma)).await
+}
+
+async fn the_api_refuses_whoever_telegram_did_not_vouch_for(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let zhang = TgUser::new(7001, "张三");
+    t.register(&zhang, "13800000001").await;
+    let base = serve(&t).await;
+    let url = format!("{base}/app/api/me");
+    let now = t.clock.now();
+    let good = init_data(&zhang, now, fakebot::TOKEN);
+    let forged = good.replace("7001", "7004");
+    let cases = [
+        ("no header", None),
+        ("not tma", Some(format!("Bearer {good}"))),
+        ("garbage", Some("tma %%%&&&===".to_string())),
+        ("another user's id", Some(format!("tma {forged}"))),
+        (
+            "another bot's token",
+            Some(format!("tma {}", init_data(&zhang, now, "42:OTHER-BOT"))),
+        ),
+        (
+            "two hours old",
+            Some(format!(
+                "tma {}",
+                init_data(&zhang, now - chrono::Duration::hours(2), fakebot::TOKEN)
+            )),
+        ),
+    ];
+    for (what, auth) in cases {
+        let (status, body) = get(&url, auth.as_deref()).await;
+        assert_eq!(status, 401, "{what}: {body}");
+        let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["error"], "{what}: no data: {body}");
+    }
+    let (status, body) = get(&url, Some(&format!("tma {good}"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["name"], "张三");
+
+    // Signed, but not on the roster; then deactivated.
+    let stranger = TgUser::new(9999, "路人");
+    let (status, body) = call(&t, &base, &stranger, "/app/api/me").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("not on the roster"))
+    );
+    t.import("name,phone,roles,unit,topics\n赵六,13800000004,approver;admin,贵阳市,\n")
+        .await;
+    let (status, body) = call(&t, &base, &zhang, "/app/api/me").await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("deactivated")));
+    t.stop().await;
+}
+
+async fn a_cadre_sees_his_month_and_supervisors_only_their_units(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let (zhang, li, zhao, qian) = (
+        TgUser::new(7001, "张三"),
+        TgUser::new(7002, "李四"),
+        TgUser::new(7004, "赵六"),
+        TgUser::new(7005, "钱七"),
+    );
+    for (u, phone) in [
+        (&zhang, "13800000001"),
+        (&li, "13800000002"),
+        (&zhao, "13800000004"),
+        (&qian, "13800000005"),
+    ] {
+        t.register(u, phone).await;
+    }
+    // Today is Wednesday 2026-11-25: two logs (one day), and a leave request waiting.
+    t.ask(&zhang, "今天走访了三户脱贫户").await;
+    t.ask(&zhang, "下午参加了村两委会议").await;
+    t.ask(&zhang, "/leave 12-10 12-11 参加培训").await;
+    let base = serve(&t).await;
+
+    let (status, me) = call(&t, &base, &zhang, "/app/api/me").await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["roles"], serde_json::json!(["cadre"]));
+    assert_eq!(me["month"]["month"], "2026-11");
+    let mine = t.ask(&zhang, "/me").await;
+    let figures = &me["month"]["figures"];
+    assert_eq!(figures["log_days"], 1, "{me}");
+    assert_eq!(figures["subsidy_days"], 1, "{me}");
+    assert_eq!(figures["leave_days"], 0, "{me}");
+    assert!(
+        mine.text().unwrap().contains('1'),
+        "the chat says the same: {mine}"
+    );
+    assert_eq!(me["leave"][0]["status"], "pending", "{me}");
+    assert_eq!(me["sees_units"], false);
+    let (status, _) = call(&t, &base, &zhang, "/app/api/units").await;
+    assert_eq!(status, 403, "a cadre sees no units");
+    let (status, _) = call(&t, &base, &zhang, "/app/api/me?month=2026-13").await;
+    assert_eq!(status, 400);
+    let (status, _) = call(&t, &base, &zhang, "/app/api/me?month=2027-01").await;
+    assert_eq!(status, 400, "a month that has not begun");
+
+    // The admin sees the city; the township's approver his township only.
+    let (status, units) = call(&t, &base, &zhao, "/app/api/units").await;
+    assert_eq!(status, 200, "{units}");
+    let line = &units["units"][0];
+    assert_eq!(line["unit"], "贵阳市/乌当区", "{units}");
+    assert_eq!(line["cadres"], 1);
+    assert_eq!(line["logged_today"], 1);
+    assert_eq!(line["missing_today"], 0);
+    assert_eq!(line["pending_leave"], 1);
+    assert_eq!(units["scope"], Value::Null);
+    let (_, township) = call(&t, &base, &li, "/app/api/units").await;
+    assert_eq!(township["scope"], "贵阳市/乌当区/新堡乡", "{township}");
+    let (status, _) = call(&t, &base, &li, "/app/api/cadres?unit=贵阳市/乌当区").await;
+    assert_eq!(status, 403, "above his township");
+    let (status, list) = call(&t, &base, &li, "/app/api/cadres?unit=贵阳市/乌当区/新堡乡").await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["cadres"][0]["name"], "张三");
+    assert_eq!(list["cadres"][0]["today"], "记");
+    let id = list["cadres"][0]["id"].as_i64().unwrap();
+
+    // The cadre's calendar: 记 today, 休 on Sunday the 1st, blank on Monday the 2nd.
+    let path = format!("/app/api/cadres/{id}/month");
+    for who in [&li, &zhao, &zhang] {
+        let (status, cal) = call(&t, &base, who, &path).await;
+        assert_eq!(status, 200, "{cal}");
+        let days = cal["days"].as_array().unwrap();
+        assert_eq!(days.len(), 30);
+        assert_eq!(days[0]["mark"], "休");
+        assert_eq!(days[1]["mark"], "");
+        assert_eq!(days[24]["mark"], "记");
+        assert_eq!(days[25]["future"], true);
+    }
+    let (status, _) = call(&t, &base, &qian, &path).await;
+    assert_eq!(status, 403, "a tutor sees no cadre's calendar");
+    let (status, _) = call(&t, &base, &zhao, "/app/api/cadres/999999/month").await;
+    assert_eq!(status, 404);
+    t.stop().await;
+}

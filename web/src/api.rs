@@ -1,0 +1,299 @@
+//! The JSON API of the web view. Each handler: who calls (initData, then the roster), what
+//! he may see (`Scope`), one read, a plain JSON answer. Errors are `{"error": "..."}` with
+//! 401 (no valid initData: no data at all), 403 (not on the roster, deactivated, or outside
+//! his authority), 400 (a bad parameter), 404, or 503 (the database is away).
+
+use crate::Web;
+use crate::auth::{self, AuthError};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use domain::attendance::{DayStatus, Month, local_date};
+use domain::supervision::{Scope, check_month, day_start, district_stats, is_within, short_name};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use storage::{Person, StorageError};
+
+pub(crate) fn routes() -> Router<Web> {
+    Router::new()
+        .route("/app/api/me", get(me))
+        .route("/app/api/units", get(units))
+        .route("/app/api/cadres", get(cadres))
+        .route("/app/api/cadres/{id}/month", get(cadre_month))
+}
+
+pub(crate) enum ApiError {
+    Unauthorized(AuthError),
+    Forbidden(&'static str),
+    BadRequest(String),
+    NotFound,
+    Unavailable(StorageError),
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        ApiError::Unavailable(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            ApiError::Unauthorized(e) => (StatusCode::UNAUTHORIZED, e.to_string()),
+            ApiError::Forbidden(why) => (StatusCode::FORBIDDEN, why.to_string()),
+            ApiError::BadRequest(why) => (StatusCode::BAD_REQUEST, why),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
+            ApiError::Unavailable(e) => {
+                tracing::warn!(error = %e, "web: database error");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database is unavailable".into(),
+                )
+            }
+        };
+        (status, Json(json!({ "error": message }))).into_response()
+    }
+}
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+/// The caller: valid initData of this bot, an active person on the roster.
+async fn caller(web: &Web, headers: &HeaderMap) -> Result<Person, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let init_data = auth::from_header(value).map_err(ApiError::Unauthorized)?;
+    let max_age = chrono::Duration::seconds(web.config.web.max_age_secs as i64);
+    let user = auth::verify(init_data, &web.token, web.clock.now(), max_age)
+        .map_err(ApiError::Unauthorized)?;
+    match web.store.person_by_tg(user.id).await? {
+        Some(p) if p.active => Ok(p),
+        Some(_) => Err(ApiError::Forbidden("deactivated")),
+        None => Err(ApiError::Forbidden("not on the roster")),
+    }
+}
+
+fn scope_of(p: &Person) -> Result<Scope, ApiError> {
+    Scope::of(p.roles, &p.unit.to_string())
+        .ok_or(ApiError::Forbidden("only admins and approvers see units"))
+}
+
+#[derive(Deserialize)]
+struct MonthQuery {
+    month: Option<String>,
+    unit: Option<String>,
+}
+
+/// The month asked for (this month by default), refused if it has not begun; and today.
+fn month_of(web: &Web, q: &MonthQuery) -> Result<(Month, NaiveDate), ApiError> {
+    let today = local_date(web.clock.now(), web.config.tz());
+    let month = match q.month.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        None => Month::of(today),
+        Some(m) => Month::parse(m)
+            .map_err(|_| ApiError::BadRequest(format!("`{m}` is not a month (YYYY-MM)")))?,
+    };
+    check_month(month, today)
+        .map_err(|_| ApiError::BadRequest(format!("{month} has not begun")))?;
+    Ok((month, today))
+}
+
+fn figures(s: domain::attendance::MonthSummary) -> Value {
+    json!({ "log_days": s.log_days, "leave_days": s.leave_days, "subsidy_days": s.eligible_days })
+}
+
+fn roles(p: &Person) -> Vec<&'static str> {
+    p.roles.iter().map(|r| r.as_str()).collect()
+}
+
+/// `GET /app/api/me`: his month's three figures, his leave and his questions.
+async fn me(State(web): State<Web>, headers: HeaderMap, Query(q): Query<MonthQuery>) -> ApiResult {
+    let p = caller(&web, &headers).await?;
+    let (month, today) = month_of(&web, &q)?;
+    let record = web
+        .store
+        .person_month(p.id, month, &web.config.calendar())
+        .await?;
+    let leave: Vec<Value> = web
+        .store
+        .person_leaves(p.id, 20)
+        .await?
+        .into_iter()
+        .map(|l| json!({"id": l.id, "start": l.start, "end": l.end, "days": l.days, "reason": l.reason, "status": l.status.as_str()}))
+        .collect();
+    let questions: Vec<Value> = web
+        .store
+        .questions_of(p.id, 20)
+        .await?
+        .into_iter()
+        .map(|q| json!({"id": q.id, "topic": q.topic, "text": q.text, "status": q.status.as_str()}))
+        .collect();
+    Ok(Json(json!({
+        "id": p.id,
+        "name": p.name,
+        "roles": roles(&p),
+        "unit": p.unit.to_string(),
+        "today": today,
+        "month": { "month": month.to_string(), "figures": figures(record.summary()) },
+        "sees_units": Scope::of(p.roles, &p.unit.to_string()).is_some(),
+        "leave": leave,
+        "questions": questions,
+    })))
+}
+
+/// `GET /app/api/units`: a line per county or district in his scope, as `/stats`.
+async fn units(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Query(q): Query<MonthQuery>,
+) -> ApiResult {
+    let p = caller(&web, &headers).await?;
+    let scope = scope_of(&p)?;
+    let (month, today) = month_of(&web, &q)?;
+    let current = month == Month::of(today);
+    let since = day_start(month.first_day(), web.config.tz());
+    let facts: Vec<_> = web
+        .store
+        .stats_facts(month, since, &web.config.calendar())
+        .await?
+        .into_iter()
+        .filter(|f| scope.covers(&f.month.cadre.unit_path))
+        .collect();
+    let until = if current { today } else { month.last_day() };
+    let duty = if current {
+        let monday = domain::supervision::IsoWeek::of(today).monday();
+        web.store
+            .weekly_duty(monday)
+            .await?
+            .into_iter()
+            .filter(|w| scope.covers(&w.unit_path))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let lines: Vec<Value> = district_stats(&facts, current.then_some(today))
+        .into_iter()
+        .map(|line| {
+            let (logged, due) = facts
+                .iter()
+                .filter(|f| f.month.cadre.active && f.month.district() == line.district)
+                .map(|f| f.month.record.coverage(until))
+                .fold((0, 0), |(a, b), (l, d)| (a + l, b + d));
+            let owing: Vec<_> = duty.iter().filter(|w| is_within(&w.unit_path, &line.district)).collect();
+            json!({
+                "unit": line.district,
+                "name": short_name(&line.district),
+                "cadres": line.active_cadres,
+                "logged_today": line.logged_today,
+                "missing_today": line.missing_today,
+                "log_rate": if due == 0 { Value::Null } else { json!((logged as f64 / due as f64 * 1000.0).round() / 1000.0) },
+                "figures": { "log_days": line.log_days, "leave_days": line.leave_days, "subsidy_days": line.subsidy_days },
+                "pending_leave": line.pending_leave,
+                "open_questions": line.open_questions,
+                "update_duty": { "units": owing.len(), "met": owing.iter().filter(|w| w.met).count() },
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "scope": match &scope { Scope::All => Value::Null, Scope::Under(root) => json!(root) },
+        "month": month.to_string(),
+        "today": today,
+        "units": lines,
+    })))
+}
+
+/// `GET /app/api/cadres?unit=PATH`: the cadres of a unit in his scope.
+async fn cadres(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Query(q): Query<MonthQuery>,
+) -> ApiResult {
+    let p = caller(&web, &headers).await?;
+    let scope = scope_of(&p)?;
+    let unit = q.unit.clone().unwrap_or_default();
+    if unit.is_empty() {
+        return Err(ApiError::BadRequest("unit is missing".into()));
+    }
+    if !scope.covers(&unit) {
+        return Err(ApiError::Forbidden("that unit is outside your authority"));
+    }
+    let (month, today) = month_of(&web, &q)?;
+    let current = month == Month::of(today);
+    let until = if current { today } else { month.last_day() };
+    let since = day_start(month.first_day(), web.config.tz());
+    let list: Vec<Value> = web
+        .store
+        .stats_facts(month, since, &web.config.calendar())
+        .await?
+        .into_iter()
+        .filter(|f| is_within(&f.month.cadre.unit_path, &unit))
+        .map(|f| {
+            let c = &f.month.cadre;
+            let (logged, due) = f.month.record.coverage(until);
+            json!({
+                "id": c.id,
+                "name": c.name,
+                "unit": c.unit_path,
+                "active": c.active,
+                "today": current.then(|| mark(f.month.record.status(today))),
+                "log_rate": if due == 0 { Value::Null } else { json!((logged as f64 / due as f64 * 1000.0).round() / 1000.0) },
+                "figures": figures(f.month.summary()),
+                "pending_leave": f.pending_leave,
+                "open_questions": f.open_questions,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "unit": unit, "month": month.to_string(), "cadres": list }),
+    ))
+}
+
+/// A day as the calendar shows it: 记 (a log that counts), 假 (approved leave), 休 (a rest
+/// day), blank (a workday without a log).
+fn mark(status: Option<DayStatus>) -> &'static str {
+    match status {
+        Some(DayStatus::Logged) => "记",
+        Some(DayStatus::Leave) => "假",
+        Some(DayStatus::Rest) => "休",
+        Some(DayStatus::Nothing) | None => "",
+    }
+}
+
+/// `GET /app/api/cadres/{id}/month`: a cadre's month, day by day (his own, or one in the
+/// caller's scope).
+async fn cadre_month(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<MonthQuery>,
+) -> ApiResult {
+    let p = caller(&web, &headers).await?;
+    let Some(cadre) = web.store.person(id).await? else {
+        return Err(ApiError::NotFound);
+    };
+    let allowed = cadre.id == p.id
+        || Scope::of(p.roles, &p.unit.to_string())
+            .is_some_and(|s| s.covers(&cadre.unit.to_string()));
+    if !allowed {
+        return Err(ApiError::Forbidden("that cadre is outside your authority"));
+    }
+    let (month, today) = month_of(&web, &q)?;
+    let record = web
+        .store
+        .person_month(cadre.id, month, &web.config.calendar())
+        .await?;
+    let days: Vec<Value> = month
+        .days()
+        .map(|d| json!({ "date": d, "mark": if d > today { "" } else { mark(record.status(d)) }, "future": d > today }))
+        .collect();
+    Ok(Json(json!({
+        "id": cadre.id,
+        "name": cadre.name,
+        "unit": cadre.unit.to_string(),
+        "month": month.to_string(),
+        "figures": figures(record.summary()),
+        "days": days,
+    })))
+}
