@@ -184,6 +184,7 @@ async fn a_cadre_sees_his_month_and_supervisors_only_their_units(engine: Engine)
         assert_eq!(days[1]["mark"], "");
         assert_eq!(days[24]["mark"], "记");
         assert_eq!(days[25]["future"], true);
+        assert_eq!(days[28]["mark"], "休", "a Sunday to come");
     }
     let (status, _) = call(&t, &base, &qian, &path).await;
     assert_eq!(status, 403, "a tutor sees no cadre's calendar");

@@ -286,7 +286,8 @@ async fn cadre_month(
         .await?;
     let days: Vec<Value> = month
         .days()
-        .map(|d| json!({ "date": d, "mark": if d > today { "" } else { mark(record.status(d)) }, "future": d > today }))
+        // Days to come show their rest days and approved leave too (no log can be there).
+        .map(|d| json!({ "date": d, "mark": mark(record.status(d)), "future": d > today }))
         .collect();
     Ok(Json(json!({
         "id": cadre.id,
