@@ -620,6 +620,9 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
     if let Err(e) = bot::set_commands(&bot).await {
         tracing::warn!(error = %e, "cannot set the command menu");
     }
+    if let Err(e) = bot::set_menu_button(&bot, &config).await {
+        tracing::warn!(error = %e, "cannot set the menu button to the web view");
+    }
     let listen = config
         .server
         .listen

@@ -331,6 +331,25 @@ pub async fn set_commands(bot: &Bot) -> Result<(), teloxide::RequestError> {
     Ok(())
 }
 
+/// The web view's address, `<web.public_url>/app/`, if one is configured.
+pub fn web_app_url(config: &Config) -> Option<url::Url> {
+    let base = config.web.public_url.as_deref()?.trim_end_matches('/');
+    url::Url::parse(&format!("{base}/app/")).ok()
+}
+
+/// The chat's menu button opens the web view (when `web.public_url` is set).
+pub async fn set_menu_button(bot: &Bot, config: &Config) -> Result<(), teloxide::RequestError> {
+    let Some(url) = web_app_url(config) else {
+        return Ok(());
+    };
+    let button = teloxide::types::MenuButton::WebApp {
+        text: tr(config.language, K::WebAppButton).to_string(),
+        web_app: teloxide::types::WebAppInfo { url },
+    };
+    bot.set_chat_menu_button().menu_button(button).await?;
+    Ok(())
+}
+
 /// A task that panicked is a bug: say so, once, with the cause.
 fn joined(task: &str, result: Result<(), tokio::task::JoinError>) {
     if let Err(e) = result {

@@ -55,14 +55,6 @@ fn html(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-async fn reply_html(bot: &Bot, msg: &Message, text: String) -> HandlerResult {
-    bot.send_message(msg.chat.id, text)
-        .parse_mode(ParseMode::Html)
-        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply())
-        .await?;
-    Ok(())
-}
-
 /// `/stats` and `/stats YYYY-MM`.
 pub async fn stats(bot: Bot, app: Ctx, msg: Message, person: Person, arg: String) -> HandlerResult {
     let lang = app.lang_of(&person);
@@ -123,7 +115,23 @@ pub async fn stats(bot: Bot, app: Ctx, msg: Message, person: Person, arg: String
     };
     let lines = district_stats(&facts, current.then_some(today));
     let text = stats_text(lang, &scope, month, today, &lines, duty.as_deref());
-    reply_html(&bot, &msg, text).await
+    let req = bot
+        .send_message(msg.chat.id, text)
+        .parse_mode(ParseMode::Html)
+        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
+    // The same figures, to drill into: the web view, when it is published.
+    match crate::web_app_url(&app.config) {
+        Some(url) => {
+            let button = teloxide::types::InlineKeyboardButton::web_app(
+                tr(lang, K::WebAppButton),
+                teloxide::types::WebAppInfo { url },
+            );
+            req.reply_markup(teloxide::types::InlineKeyboardMarkup::new([[button]]))
+                .await?
+        }
+        None => req.await?,
+    };
+    Ok(())
 }
 
 /// The `/stats` message (HTML: a title, a `<pre>` table, a legend, the units owing).

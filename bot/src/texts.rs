@@ -56,6 +56,7 @@ keys! {
     WeeklyChartMissingGlyphs,
     WeeklyChartFailed,
     CalendarMissing,
+    WebAppButton,
     WeeklyChartY,
     WeekdayNames,
     AskContact,
@@ -533,6 +534,7 @@ fn zh(k: K) -> &'static str {
         K::ColMet => "达标",
         K::WeeklyChartTitle => "上周各区县每日记实人数（{week}）",
         K::WeeklyChartMissingGlyphs => "图中字体缺少“{chars}”，以 □ 代替。",
+        K::WebAppButton => "打开数据看板",
         K::CalendarMissing => {
             "{year} 年的法定节假日安排尚未导入。导入前，{year} 年只按周六、周日休息：节假日当天仍会提醒记实，调休上班的周末不会提醒，出勤记录也按此计算。国务院公布安排后，请在服务器上运行 zhucun calendar import 文件（holiday-cn 的 JSON 或 TOML）。"
         }
@@ -1011,6 +1013,7 @@ fn en(k: K) -> &'static str {
         K::ColMet => "met",
         K::WeeklyChartTitle => "Cadres with a log per district and day ({week})",
         K::WeeklyChartMissingGlyphs => "The chart's font lacks “{chars}”, drawn as □.",
+        K::WebAppButton => "Open the dashboard",
         K::CalendarMissing => {
             "The statutory holidays of {year} have not been imported. Until they are, only Saturdays and Sundays are rest days in {year}: reminders go out on holidays and not on make-up working weekends, and the presence records count the same way. Once the State Council publishes them, run zhucun calendar import FILE (holiday-cn JSON or TOML) on the server."
         }

@@ -357,6 +357,14 @@ impl Config {
             ));
         }
         self.check_ranges()?;
+        if let Some(url) = &self.web.public_url
+            && !url.trim().starts_with("https://")
+        {
+            return Err(bad(
+                "web.public_url",
+                "must be an https:// URL (Telegram opens Mini Apps over HTTPS only)",
+            ));
+        }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(bad(
                 "server.listen",

@@ -166,7 +166,15 @@ impl Browser {
     /// A PNG of the viewport, written to the temp dir (to look at what a person sees).
     async fn screenshot(&self, name: &str) {
         let url = format!("{}/session/{}/screenshot", self.base, self.session);
-        let r: Value = self.http.get(url).send().await.unwrap().json().await.unwrap();
+        let r: Value = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let b64 = r["value"].as_str().unwrap_or_default();
         let path = std::env::temp_dir().join(name);
         let _ = std::fs::write(path.with_extension("png.b64"), b64);

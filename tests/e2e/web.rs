@@ -11,7 +11,47 @@ use storage::Engine;
 on_both_engines!(
     the_api_refuses_whoever_telegram_did_not_vouch_for,
     a_cadre_sees_his_month_and_supervisors_only_their_units,
+    the_menu_button_and_stats_open_the_web_view,
 );
+
+async fn the_menu_button_and_stats_open_the_web_view(engine: Engine) {
+    let config =
+        domain::config::Config::from_toml("[web]\npublic_url = \"https://zhucun.example.cn/\"\n")
+            .unwrap()
+            .validate()
+            .unwrap();
+    let t = TestApp::start_with(engine, config, Some(crate::support::ROSTER)).await;
+    let zhao = TgUser::new(7004, "赵六");
+    t.register(&zhao, "13800000004").await;
+    let stats = t.ask(&zhao, "/stats").await;
+    let button = stats
+        .body
+        .pointer("/reply_markup/inline_keyboard/0/0")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(button["text"], "打开数据看板", "{stats}");
+    assert_eq!(
+        button["web_app"]["url"], "https://zhucun.example.cn/app/",
+        "{stats}"
+    );
+
+    let bot = teloxide::Bot::new(fakebot::TOKEN).set_api_url(t.tg.url().parse().unwrap());
+    bot::set_menu_button(&bot, &t.app.config).await.unwrap();
+    let set = t.tg.next_call("setChatMenuButton").await;
+    assert_eq!(set.body["menu_button"]["type"], "web_app", "{set}");
+    assert_eq!(
+        set.body["menu_button"]["web_app"]["url"],
+        "https://zhucun.example.cn/app/"
+    );
+    t.stop().await;
+
+    // Telegram opens Mini Apps over HTTPS only: a plain http URL is a setting error.
+    let err = domain::config::Config::from_toml("[web]\npublic_url = \"http://x.cn\"\n")
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert!(err.to_string().contains("web.public_url"), "{err}");
+}
 
 /// The web view served on loopback for `t`; its base URL.
 async fn serve(t: &TestApp) -> String {

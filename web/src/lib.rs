@@ -60,8 +60,18 @@ pub fn router(web: Web) -> Router {
 mod tests {
     #[test]
     fn the_page_is_small_and_loads_nothing_from_elsewhere() {
-        assert!(super::PAGE.len() < 150 * 1024, "{} bytes", super::PAGE.len());
-        for needle in ["src=\"http", "href=\"http", "telegram.org", "//cdn", "@import"] {
+        assert!(
+            super::PAGE.len() < 150 * 1024,
+            "{} bytes",
+            super::PAGE.len()
+        );
+        for needle in [
+            "src=\"http",
+            "href=\"http",
+            "telegram.org",
+            "//cdn",
+            "@import",
+        ] {
             assert!(!super::PAGE.contains(needle), "{needle}");
         }
     }

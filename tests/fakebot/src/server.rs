@@ -1175,6 +1175,17 @@ impl State {
                 .get(&commands_key(body))
                 .cloned()
                 .unwrap_or(json!([]))),
+            "setChatMenuButton" => {
+                if body.pointer("/menu_button/type").and_then(Value::as_str) == Some("web_app")
+                    && !body
+                        .pointer("/menu_button/web_app/url")
+                        .and_then(Value::as_str)
+                        .is_some_and(|u| u.starts_with("https://"))
+                {
+                    return Err(ApiErr::bad("Web App URL must be HTTPS"));
+                }
+                Ok(json!(true))
+            }
             "deleteMyCommands" => {
                 self.commands.remove(&commands_key(body));
                 Ok(json!(true))
