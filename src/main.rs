@@ -635,6 +635,10 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
         config: app.config.clone(),
         token: web_token,
         clock: app.clock.clone(),
+        on_queued: Some({
+            let app = app.clone();
+            Arc::new(move || app.wake_sender())
+        }),
     };
     let ops = ops::serve(listen, store.clone(), web, ops_stopped).await;
     let listener = if webhook {

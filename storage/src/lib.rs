@@ -56,6 +56,7 @@ pub use search::{DOC_PASSAGE, DOC_POLICY, DOC_QUESTION, Scope, SearchMatch};
 pub use sharing::{
     CadreShares, DigestNews, NewComment, ReceiptSent, ShareCounts, ShareFailure, SharedPost,
 };
+pub use supervision::Reminded;
 pub use tutoring::{
     AssignReason, Assignment, MessageKind, NewQuestion, PassTarget, Question, QuestionRefusal,
     QuestionStatus, Reassigned, RelayPlan, RelaySource, Relayed, Routed, SimilarAnswer,

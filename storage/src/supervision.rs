@@ -153,3 +153,72 @@ impl Store {
         Ok(n)
     }
 }
+
+/// What a supervisor's 提醒 did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reminded {
+    /// A reminder is on its way (through the outbox).
+    Queued,
+    /// Someone reminded him today already: one a day.
+    AlreadyToday,
+    /// Nothing to remind: he logged today, is on leave, or cannot be reached.
+    NotDue,
+    /// Not a cadre within the presser's scope.
+    OutOfScope,
+}
+
+impl Store {
+    /// A supervisor's 提醒 to a cadre who has not logged on `day`: checked (the cadre within
+    /// `scope`, active and reachable, no log and no leave that day) and queued in one
+    /// transaction, at most once per cadre and day whoever presses.
+    pub async fn remind_cadre(
+        &self,
+        scope: &domain::supervision::Scope,
+        cadre_id: i64,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Reminded> {
+        let payload = serde_json::to_string(&domain::notify::Notification::LogReminder { day })
+            .unwrap_or_default();
+        crate::in_tx!(self, tx => {
+            let row: Option<(String, Option<i64>, bool, bool)> = sqlx::query_as(
+                "SELECT u.path, p.chat_id, p.active AND NOT p.unreachable,
+                        EXISTS (SELECT 1 FROM person_roles r WHERE r.person_id = p.id AND r.role = 'cadre')
+                 FROM people p JOIN units u ON u.id = p.unit_id WHERE p.id = $1",
+            )
+            .bind(cadre_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((path, chat, reachable, cadre)) = row else {
+                return Ok(Reminded::OutOfScope);
+            };
+            if !cadre || !scope.covers(&path) {
+                return Ok(Reminded::OutOfScope);
+            }
+            let (busy,): (bool,) = sqlx::query_as(
+                "SELECT EXISTS (SELECT 1 FROM logs l WHERE l.person_id = $1 AND l.day = $2)
+                     OR EXISTS (SELECT 1 FROM leave_requests q WHERE q.person_id = $1
+                                AND q.status = 'approved' AND q.start_day <= $2 AND q.end_day >= $2)",
+            )
+            .bind(cadre_id)
+            .bind(day)
+            .fetch_one(&mut *tx)
+            .await?;
+            let Some(chat) = chat.filter(|_| reachable && !busy) else {
+                return Ok(Reminded::NotDue);
+            };
+            let queued = sqlx::query(
+                "INSERT INTO outbox (chat_id, person_id, payload, dedup_key, not_before, status, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $5) ON CONFLICT (dedup_key) DO NOTHING",
+            )
+            .bind(chat)
+            .bind(cadre_id)
+            .bind(&payload)
+            .bind(format!("web-remind:{day}:{cadre_id}"))
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+            Ok(if queued.rows_affected() == 1 { Reminded::Queued } else { Reminded::AlreadyToday })
+        })
+    }
+}

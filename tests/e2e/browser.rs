@@ -227,6 +227,10 @@ async fn serve(t: &TestApp) -> String {
         config: t.app.config.clone(),
         token: fakebot::TOKEN.into(),
         clock: t.clock.clone(),
+        on_queued: Some({
+            let app = t.app.clone();
+            std::sync::Arc::new(move || app.wake_sender())
+        }),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -236,9 +240,19 @@ async fn serve(t: &TestApp) -> String {
 
 async fn the_page_shows_the_databases_figures_and_clicks_through_to_a_calendar(engine: Engine) {
     let t = TestApp::start(engine).await;
-    let (zhang, zhao) = (TgUser::new(7001, "张三"), TgUser::new(7004, "赵六"));
+    t.import(&format!(
+        "{}孙八,13800000008,cadre,贵阳市/乌当区/新堡乡/谷溪村,\n",
+        crate::support::ROSTER
+    ))
+    .await;
+    let (zhang, zhao, sun) = (
+        TgUser::new(7001, "张三"),
+        TgUser::new(7004, "赵六"),
+        TgUser::new(7008, "孙八"),
+    );
     t.register(&zhang, "13800000001").await;
     t.register(&zhao, "13800000004").await;
+    t.register(&sun, "13800000008").await;
     // Wednesday 2026-11-25: 张三 logs today.
     t.ask(&zhang, "今天走访了三户脱贫户").await;
     let base = serve(&t).await;
@@ -257,7 +271,7 @@ async fn the_page_shows_the_databases_figures_and_clicks_through_to_a_calendar(e
     let card = b.find(".card[data-unit]", "乌当区").await;
     let shown = b.text(&card).await;
     assert!(
-        shown.contains("在册 1 人") && shown.contains("今日已记 1，未记 0"),
+        shown.contains("在册 2 人") && shown.contains("今日已记 1，未记 1"),
         "{shown}"
     );
     b.click(&card).await;
@@ -271,6 +285,19 @@ async fn the_page_shows_the_databases_figures_and_clicks_through_to_a_calendar(e
     b.screenshot("zhucun-web-calendar").await;
     let logs = b.find("b[data-k='log_days']", "").await;
     assert_eq!(b.text(&logs).await, db.log_days.to_string());
+
+    // Back on the units: 孙八 has not logged today; 提醒 reaches him once.
+    b.open("about:blank").await;
+    b.open(&page_url(&base, &t, &zhao)).await;
+    b.find("h2", "今日未记实（1 人）").await;
+    let remind = b.find("button[data-remind]", "提醒").await;
+    b.click(&remind).await;
+    b.find("button[data-remind]", "已提醒").await;
+    let told = t.reply(&sun).await;
+    assert!(
+        told.text().unwrap().contains("还没有收到您的工作记实"),
+        "{told}"
+    );
 
     // The cadre himself: his figures as the database has them, no units tab.
     // Only the hash differs: leave the page first, or the browser would not load it again.

@@ -12,7 +12,80 @@ on_both_engines!(
     the_api_refuses_whoever_telegram_did_not_vouch_for,
     a_cadre_sees_his_month_and_supervisors_only_their_units,
     the_menu_button_and_stats_open_the_web_view,
+    a_supervisor_reminds_a_cadre_who_has_not_logged_once_a_day,
 );
+
+async fn post(t: &TestApp, base: &str, user: &TgUser, path: &str) -> (u16, Value) {
+    let tma = format!("tma {}", init_data(user, t.clock.now(), fakebot::TOKEN));
+    let r = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("Authorization", tma)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn a_supervisor_reminds_a_cadre_who_has_not_logged_once_a_day(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let (zhang, li, zhao, qian) = (
+        TgUser::new(7001, "张三"),
+        TgUser::new(7002, "李四"),
+        TgUser::new(7004, "赵六"),
+        TgUser::new(7005, "钱七"),
+    );
+    for (u, phone) in [
+        (&zhang, "13800000001"),
+        (&li, "13800000002"),
+        (&zhao, "13800000004"),
+        (&qian, "13800000005"),
+    ] {
+        t.register(u, phone).await;
+    }
+    let base = serve(&t).await;
+    let (status, missing) = call(&t, &base, &li, "/app/api/missing").await;
+    assert_eq!(status, 200, "{missing}");
+    let names: Vec<&str> = missing["cadres"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["张三"]);
+    let id = missing["cadres"][0]["id"].as_i64().unwrap();
+    let path = format!("/app/api/cadres/{id}/remind");
+
+    let (status, _) = post(&t, &base, &qian, &path).await;
+    assert_eq!(status, 403, "a tutor reminds nobody");
+    let (status, body) = post(&t, &base, &li, &path).await;
+    assert_eq!(
+        (status, &body),
+        (200, &serde_json::json!({"reminded": true}))
+    );
+    let told = t.reply(&zhang).await;
+    assert!(
+        told.text().unwrap().contains("还没有收到您的工作记实"),
+        "{told}"
+    );
+    // Once a day, whoever presses.
+    let (status, body) = post(&t, &base, &zhao, &path).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("already reminded today"))
+    );
+    t.tg.assert_silent(zhang.id, std::time::Duration::from_millis(300))
+        .await;
+
+    // Logged: nobody is missing, nothing to remind.
+    t.clock.advance(chrono::Duration::days(1));
+    t.ask(&zhang, "今天整理了村集体经济台账").await;
+    let (_, missing) = call(&t, &base, &zhao, "/app/api/missing").await;
+    assert_eq!(missing["cadres"], serde_json::json!([]));
+    let (status, _) = post(&t, &base, &zhao, &path).await;
+    assert_eq!(status, 409, "he logged today");
+    t.stop().await;
+}
 
 async fn the_menu_button_and_stats_open_the_web_view(engine: Engine) {
     let config =
@@ -60,6 +133,10 @@ async fn serve(t: &TestApp) -> String {
         config: t.app.config.clone(),
         token: fakebot::TOKEN.into(),
         clock: t.clock.clone(),
+        on_queued: Some({
+            let app = t.app.clone();
+            std::sync::Arc::new(move || app.wake_sender())
+        }),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

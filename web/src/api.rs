@@ -23,11 +23,14 @@ pub(crate) fn routes() -> Router<Web> {
         .route("/app/api/units", get(units))
         .route("/app/api/cadres", get(cadres))
         .route("/app/api/cadres/{id}/month", get(cadre_month))
+        .route("/app/api/missing", get(missing))
+        .route("/app/api/cadres/{id}/remind", axum::routing::post(remind))
 }
 
 pub(crate) enum ApiError {
     Unauthorized(AuthError),
     Forbidden(&'static str),
+    Conflict(&'static str),
     BadRequest(String),
     NotFound,
     Unavailable(StorageError),
@@ -44,6 +47,7 @@ impl IntoResponse for ApiError {
         let (status, message) = match self {
             ApiError::Unauthorized(e) => (StatusCode::UNAUTHORIZED, e.to_string()),
             ApiError::Forbidden(why) => (StatusCode::FORBIDDEN, why.to_string()),
+            ApiError::Conflict(why) => (StatusCode::CONFLICT, why.to_string()),
             ApiError::BadRequest(why) => (StatusCode::BAD_REQUEST, why),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
             ApiError::Unavailable(e) => {
@@ -297,4 +301,52 @@ async fn cadre_month(
         "figures": figures(record.summary()),
         "days": days,
     })))
+}
+
+/// `GET /app/api/missing`: the active cadres in his scope whose today is a workday with
+/// neither a log nor approved leave.
+async fn missing(State(web): State<Web>, headers: HeaderMap) -> ApiResult {
+    let p = caller(&web, &headers).await?;
+    let scope = scope_of(&p)?;
+    let today = local_date(web.clock.now(), web.config.tz());
+    let month = Month::of(today);
+    let since = day_start(month.first_day(), web.config.tz());
+    let list: Vec<Value> = web
+        .store
+        .stats_facts(month, since, &web.config.calendar())
+        .await?
+        .into_iter()
+        .filter(|f| {
+            f.month.cadre.active
+                && scope.covers(&f.month.cadre.unit_path)
+                && f.month.record.status(today) == Some(DayStatus::Nothing)
+        })
+        .map(|f| json!({ "id": f.month.cadre.id, "name": f.month.cadre.name, "unit": f.month.cadre.unit_path }))
+        .collect();
+    Ok(Json(json!({ "today": today, "cadres": list })))
+}
+
+/// `POST /app/api/cadres/{id}/remind`: 提醒 a cadre in his scope who has not logged today,
+/// through the outbox; one a day per cadre, whoever presses.
+async fn remind(State(web): State<Web>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult {
+    let p = caller(&web, &headers).await?;
+    let scope = scope_of(&p)?;
+    let now = web.clock.now();
+    let today = local_date(now, web.config.tz());
+    match web.store.remind_cadre(&scope, id, today, now).await? {
+        storage::Reminded::Queued => {
+            if let Some(wake) = &web.on_queued {
+                wake();
+            }
+            tracing::info!(by = p.id, cadre = id, "web: cadre reminded");
+            Ok(Json(json!({ "reminded": true })))
+        }
+        storage::Reminded::AlreadyToday => Err(ApiError::Conflict("already reminded today")),
+        storage::Reminded::NotDue => Err(ApiError::Conflict(
+            "nothing to remind: logged, on leave or unreachable",
+        )),
+        storage::Reminded::OutOfScope => {
+            Err(ApiError::Forbidden("that cadre is outside your authority"))
+        }
+    }
 }

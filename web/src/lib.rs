@@ -22,6 +22,8 @@ pub struct Web {
     pub config: Arc<Config>,
     pub token: Arc<str>,
     pub clock: Arc<dyn Clock>,
+    /// Called after the web view queued a message (wakes the outbox sender).
+    pub on_queued: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 /// The page.
