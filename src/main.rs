@@ -634,6 +634,12 @@ async fn serve(config: Config, webhook: bool) -> Result<()> {
         store: store.clone(),
         config: app.config.clone(),
         token: web_token,
+        api_url: std::env::var("TELOXIDE_API_URL")
+            .ok()
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "https://api.telegram.org".into())
+            .into(),
         clock: app.clock.clone(),
         on_queued: Some({
             let app = app.clone();

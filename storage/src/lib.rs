@@ -46,7 +46,9 @@ pub use calendar::ImportedYear;
 pub use group::GroupStats;
 pub use jobs::TickEnd;
 pub use leave::{Decided, LeaveRefusal, LeaveRequest, LeaveStatus, LeaveStep, StepStatus};
-pub use logs::{EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded};
+pub use logs::{
+    Attachment, DayLog, EditedLog, LogEntry, LogReceipt, NewLog, PendingArchive, Recorded,
+};
 pub use outbox::{Delivery, OutboxItem};
 pub use people::{ImportSummary, InviteError, Person, RegisterError, RegisterOutcome};
 pub use policy::{

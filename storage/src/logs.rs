@@ -1035,3 +1035,104 @@ crate::impl_for_connections! {
         }
     }
 }
+
+/// A log as the web view shows one day of a cadre's: its text and attachments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayLog {
+    pub id: i64,
+    pub seq: i64,
+    pub kind: String,
+    pub text: Option<String>,
+    pub location: Option<(f64, f64)>,
+    pub at: DateTime<Utc>,
+    pub files: Vec<Attachment>,
+}
+
+/// A log's attachment: where to get its bytes (the archive, else Telegram by file id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: i64,
+    /// The person whose log it is (authority is his unit's).
+    pub person_id: i64,
+    pub kind: String,
+    pub file_id: String,
+    pub mime: Option<String>,
+    pub file_name: Option<String>,
+    pub archived_path: Option<String>,
+}
+
+type AttachmentRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn attachment(
+    (id, _log, person_id, kind, file_id, mime, file_name, archived_path): AttachmentRow,
+) -> Attachment {
+    Attachment {
+        id,
+        person_id,
+        kind,
+        file_id,
+        mime,
+        file_name,
+        archived_path,
+    }
+}
+
+const ATTACHMENT_SELECT: &str =
+    "SELECT a.id, a.log_id, l.person_id, a.kind, a.file_id, a.mime, a.file_name, a.archived_path
+     FROM log_attachments a JOIN logs l ON l.id = a.log_id";
+
+impl Store {
+    /// A person's logs of one day, oldest first, with their attachments.
+    pub async fn day_logs(&self, person_id: i64, day: NaiveDate) -> Result<Vec<DayLog>> {
+        let sql = "SELECT id, seq, kind, text, latitude, longitude, created_at FROM logs
+                   WHERE person_id = $1 AND day = $2 ORDER BY id";
+        type Row = (
+            i64,
+            i64,
+            String,
+            Option<String>,
+            Option<f64>,
+            Option<f64>,
+            i64,
+        );
+        let rows: Vec<Row> = read_db!(self, pool =>
+            sqlx::query_as(sql).bind(person_id).bind(day).fetch_all(pool).await?);
+        let files_sql =
+            format!("{ATTACHMENT_SELECT} WHERE l.person_id = $1 AND l.day = $2 ORDER BY a.id");
+        let files: Vec<AttachmentRow> = read_db!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(files_sql)).bind(person_id).bind(day).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, seq, kind, text, lat, lon, at)| DayLog {
+                id,
+                seq,
+                kind,
+                text,
+                location: lat.zip(lon),
+                at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
+                files: files
+                    .iter()
+                    .filter(|f| f.1 == id)
+                    .cloned()
+                    .map(attachment)
+                    .collect(),
+            })
+            .collect())
+    }
+
+    pub async fn attachment(&self, id: i64) -> Result<Option<Attachment>> {
+        let sql = format!("{ATTACHMENT_SELECT} WHERE a.id = $1");
+        let row: Option<AttachmentRow> = read_db!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?);
+        Ok(row.map(attachment))
+    }
+}

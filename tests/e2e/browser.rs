@@ -16,6 +16,14 @@ on_both_engines!(the_page_shows_the_databases_figures_and_clicks_through_to_a_ca
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// A 1×1 PNG.
+const PIXEL: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0xf8, 0xcf, 0xf0,
+    0x1f, 0x00, 0x04, 0x01, 0x01, 0xff, 0x71, 0xeb, 0x47, 0xe5, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A ChromeDriver process with one headless session, ended on drop.
@@ -226,6 +234,7 @@ async fn serve(t: &TestApp) -> String {
         store: t.store().clone(),
         config: t.app.config.clone(),
         token: fakebot::TOKEN.into(),
+        api_url: t.tg.url().into(),
         clock: t.clock.clone(),
         on_queued: Some({
             let app = t.app.clone();
@@ -253,8 +262,16 @@ async fn the_page_shows_the_databases_figures_and_clicks_through_to_a_calendar(e
     t.register(&zhang, "13800000001").await;
     t.register(&zhao, "13800000004").await;
     t.register(&sun, "13800000008").await;
-    // Wednesday 2026-11-25: 张三 logs today.
+    // Wednesday 2026-11-25: 张三 logs today, a photo with a caption.
     t.ask(&zhang, "今天走访了三户脱贫户").await;
+    t.tg.add_file("photo-road", PIXEL.to_vec());
+    t.send(fakebot::updates::photo(
+        &zhang,
+        "photo-road",
+        Some("村道硬化完工"),
+        None,
+    ));
+    t.reply(&zhang).await;
     let base = serve(&t).await;
     let month = domain::attendance::Month::parse("2026-11").unwrap();
     let id = t.person_id(&zhang).await;
@@ -283,6 +300,19 @@ async fn the_page_shows_the_databases_figures_and_clicks_through_to_a_calendar(e
     let sunday = b.find("#calendar [data-date='2026-11-01']", "1").await;
     assert_eq!(b.attribute(&sunday, "data-mark").await, "休");
     b.screenshot("zhucun-web-calendar").await;
+    // The day: its text and its photo, fetched through the server.
+    b.click(&today).await;
+    b.find(".card[data-log]", "村道硬化完工").await;
+    let shown = b
+        .post(
+            "/execute/sync",
+            json!({"script": "const i = document.querySelector('.card[data-log] img'); return new Promise(r => { const done = () => r(i ? i.naturalWidth : -1); if (!i || i.complete) done(); else i.onload = i.onerror = done; });", "args": []}),
+        )
+        .await;
+    assert_eq!(shown, json!(1), "the 1×1 photo is drawn");
+    b.screenshot("zhucun-web-day").await;
+    let back = b.find("button", "返回日历").await;
+    b.click(&back).await;
     let logs = b.find("b[data-k='log_days']", "").await;
     assert_eq!(b.text(&logs).await, db.log_days.to_string());
 

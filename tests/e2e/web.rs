@@ -13,7 +13,82 @@ on_both_engines!(
     a_cadre_sees_his_month_and_supervisors_only_their_units,
     the_menu_button_and_stats_open_the_web_view,
     a_supervisor_reminds_a_cadre_who_has_not_logged_once_a_day,
+    a_days_logs_come_with_their_photos_through_the_server,
 );
+
+async fn a_days_logs_come_with_their_photos_through_the_server(engine: Engine) {
+    let t = TestApp::start(engine).await;
+    let (zhang, zhao, qian) = (
+        TgUser::new(7001, "张三"),
+        TgUser::new(7004, "赵六"),
+        TgUser::new(7005, "钱七"),
+    );
+    for (u, phone) in [
+        (&zhang, "13800000001"),
+        (&zhao, "13800000004"),
+        (&qian, "13800000005"),
+    ] {
+        t.register(u, phone).await;
+    }
+    let jpeg = b"\xFF\xD8\xFF\xE0 a photo of the village road".to_vec();
+    t.tg.add_file("photo-road", jpeg.clone());
+    t.send(fakebot::updates::photo(
+        &zhang,
+        "photo-road",
+        Some("村道硬化完工"),
+        None,
+    ));
+    t.reply(&zhang).await;
+    let id = t.person_id(&zhang).await;
+    let base = serve(&t).await;
+    let (status, day) = call(
+        &t,
+        &base,
+        &zhao,
+        &format!("/app/api/cadres/{id}/days/2026-11-25"),
+    )
+    .await;
+    assert_eq!(status, 200, "{day}");
+    let log = &day["logs"][0];
+    assert_eq!(log["text"], "村道硬化完工", "{day}");
+    assert_eq!(log["time"], "10:00", "local time");
+    let url = log["files"][0]["url"].as_str().unwrap().to_string();
+    assert!(
+        !url.contains(fakebot::TOKEN),
+        "the token never reaches the page"
+    );
+
+    let tma = |u: &TgUser| format!("tma {}", init_data(u, t.clock.now(), fakebot::TOKEN));
+    let r = reqwest::Client::new()
+        .get(format!("{base}{url}"))
+        .header("Authorization", tma(&zhao))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        jpeg,
+        "the photo's bytes, through getFile"
+    );
+    let r = reqwest::Client::new()
+        .get(format!("{base}{url}"))
+        .header("Authorization", tma(&qian))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403, "a tutor sees no cadre's photos");
+    let (status, _) = call(
+        &t,
+        &base,
+        &zhao,
+        &format!("/app/api/cadres/{id}/days/11-25"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    t.stop().await;
+}
 
 async fn post(t: &TestApp, base: &str, user: &TgUser, path: &str) -> (u16, Value) {
     let tma = format!("tma {}", init_data(user, t.clock.now(), fakebot::TOKEN));
@@ -132,6 +207,7 @@ async fn serve(t: &TestApp) -> String {
         store: t.store().clone(),
         config: t.app.config.clone(),
         token: fakebot::TOKEN.into(),
+        api_url: t.tg.url().into(),
         clock: t.clock.clone(),
         on_queued: Some({
             let app = t.app.clone();

@@ -24,6 +24,8 @@ pub(crate) fn routes() -> Router<Web> {
         .route("/app/api/cadres", get(cadres))
         .route("/app/api/cadres/{id}/month", get(cadre_month))
         .route("/app/api/missing", get(missing))
+        .route("/app/api/cadres/{id}/days/{date}", get(day))
+        .route("/app/api/files/{id}", get(file))
         .route("/app/api/cadres/{id}/remind", axum::routing::post(remind))
 }
 
@@ -274,15 +276,7 @@ async fn cadre_month(
     Query(q): Query<MonthQuery>,
 ) -> ApiResult {
     let p = caller(&web, &headers).await?;
-    let Some(cadre) = web.store.person(id).await? else {
-        return Err(ApiError::NotFound);
-    };
-    let allowed = cadre.id == p.id
-        || Scope::of(p.roles, &p.unit.to_string())
-            .is_some_and(|s| s.covers(&cadre.unit.to_string()));
-    if !allowed {
-        return Err(ApiError::Forbidden("that cadre is outside your authority"));
-    }
+    let cadre = visible_person(&web, &p, id).await?;
     let (month, today) = month_of(&web, &q)?;
     let record = web
         .store
@@ -349,4 +343,127 @@ async fn remind(State(web): State<Web>, headers: HeaderMap, Path(id): Path<i64>)
             Err(ApiError::Forbidden("that cadre is outside your authority"))
         }
     }
+}
+
+/// A person the caller may look at: himself, or one in his scope.
+async fn visible_person(web: &Web, caller: &Person, id: i64) -> Result<Person, ApiError> {
+    let Some(person) = web.store.person(id).await? else {
+        return Err(ApiError::NotFound);
+    };
+    let allowed = person.id == caller.id
+        || Scope::of(caller.roles, &caller.unit.to_string())
+            .is_some_and(|s| s.covers(&person.unit.to_string()));
+    if !allowed {
+        return Err(ApiError::Forbidden("that cadre is outside your authority"));
+    }
+    Ok(person)
+}
+
+/// `GET /app/api/cadres/{id}/days/{YYYY-MM-DD}`: his logs of that day, text and files.
+async fn day(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Path((id, date)): Path<(i64, String)>,
+) -> ApiResult {
+    let p = caller(&web, &headers).await?;
+    let cadre = visible_person(&web, &p, id).await?;
+    let day = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+        .map_err(|_| ApiError::BadRequest(format!("`{date}` is not a date (YYYY-MM-DD)")))?;
+    let tz = web.config.tz();
+    let logs: Vec<Value> = web
+        .store
+        .day_logs(cadre.id, day)
+        .await?
+        .into_iter()
+        .map(|l| {
+            let files: Vec<Value> = l
+                .files
+                .iter()
+                .map(|f| json!({ "id": f.id, "kind": f.kind, "name": f.file_name, "url": format!("/app/api/files/{}", f.id) }))
+                .collect();
+            json!({
+                "seq": l.seq,
+                "kind": l.kind,
+                "text": l.text,
+                "time": l.at.with_timezone(&tz).format("%H:%M").to_string(),
+                "location": l.location.map(|(lat, lon)| json!({ "lat": lat, "lon": lon })),
+                "files": files,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "id": cadre.id, "name": cadre.name, "date": day, "logs": logs }),
+    ))
+}
+
+/// The most a file served through the web view may be (the Bot API's download limit).
+const MAX_FILE_BYTES: usize = 20 * 1024 * 1024;
+
+/// `GET /app/api/files/{id}`: a log's attachment, from the archive if it is there, else
+/// through the Bot API's getFile by the server.
+async fn file(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let p = caller(&web, &headers).await?;
+    let Some(a) = web.store.attachment(id).await? else {
+        return Err(ApiError::NotFound);
+    };
+    visible_person(&web, &p, a.person_id).await?;
+    let archived = match &a.archived_path {
+        Some(path) => tokio::fs::read(path).await.ok(),
+        None => None,
+    };
+    let bytes = match archived {
+        Some(b) => b,
+        None => fetch(&web, &a.file_id).await.map_err(|e| {
+            tracing::warn!(error = %e, attachment = id, "web: cannot fetch a file");
+            ApiError::Conflict("the file cannot be fetched from Telegram now")
+        })?,
+    };
+    let mime = a.mime.clone().unwrap_or_else(|| match a.kind.as_str() {
+        "photo" => "image/jpeg".into(),
+        _ => "application/octet-stream".into(),
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "private, max-age=3600".into()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A file's bytes by its file id: getFile, then the download, both with the token, on the
+/// server.
+async fn fetch(web: &Web, file_id: &str) -> Result<Vec<u8>, String> {
+    let api = web.api_url.trim_end_matches('/');
+    let http = reqwest::Client::new();
+    let got: Value = http
+        .post(format!("{api}/bot{}/getFile", web.token))
+        .json(&json!({ "file_id": file_id }))
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?
+        .json()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
+    let path = got["result"]["file_path"]
+        .as_str()
+        .ok_or_else(|| format!("getFile refused: {}", got["description"]))?;
+    let r = http
+        .get(format!("{api}/file/bot{}/{path}", web.token))
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
+    if !r.status().is_success() {
+        return Err(format!("download answered {}", r.status()));
+    }
+    let bytes = r.bytes().await.map_err(|e| e.without_url().to_string())?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err("the file is too large".into());
+    }
+    Ok(bytes.to_vec())
 }

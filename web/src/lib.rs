@@ -21,6 +21,9 @@ pub struct Web {
     pub store: Store,
     pub config: Arc<Config>,
     pub token: Arc<str>,
+    /// The Bot API server (`https://api.telegram.org`, or `TELOXIDE_API_URL`): photos not in
+    /// the archive are fetched through it by the server, so the token never reaches a page.
+    pub api_url: Arc<str>,
     pub clock: Arc<dyn Clock>,
     /// Called after the web view queued a message (wakes the outbox sender).
     pub on_queued: Option<Arc<dyn Fn() + Send + Sync>>,
@@ -39,7 +42,7 @@ async fn page() -> impl axum::response::IntoResponse {
             (
                 header::CONTENT_SECURITY_POLICY,
                 "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-                 img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'",
+                 img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'",
             ),
         ],
         PAGE,
