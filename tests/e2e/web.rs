@@ -14,7 +14,66 @@ on_both_engines!(
     the_menu_button_and_stats_open_the_web_view,
     a_supervisor_reminds_a_cadre_who_has_not_logged_once_a_day,
     a_days_logs_come_with_their_photos_through_the_server,
+    the_subsidy_workbook_holds_the_cadres_of_the_callers_scope,
 );
+
+async fn the_subsidy_workbook_holds_the_cadres_of_the_callers_scope(engine: Engine) {
+    use calamine::{Reader, Xlsx};
+    let t = TestApp::start(engine).await;
+    t.import(&format!(
+        "{}周九,13800000009,cadre,贵阳市/白云区/沙文镇/扁山村,\n",
+        crate::support::ROSTER
+    ))
+    .await;
+    let (zhang, li, zhao) = (
+        TgUser::new(7001, "张三"),
+        TgUser::new(7002, "李四"),
+        TgUser::new(7004, "赵六"),
+    );
+    for (u, phone) in [
+        (&zhang, "13800000001"),
+        (&li, "13800000002"),
+        (&zhao, "13800000004"),
+    ] {
+        t.register(u, phone).await;
+    }
+    t.ask(&zhang, "今天走访了三户脱贫户").await;
+    let base = serve(&t).await;
+    let names = |bytes: Vec<u8>| -> Vec<String> {
+        let mut book = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = book.worksheet_range("汇总").unwrap();
+        sheet.rows().skip(1).map(|r| r[0].to_string()).collect()
+    };
+    let fetch = |u: &TgUser| {
+        let tma = format!("tma {}", init_data(u, t.clock.now(), fakebot::TOKEN));
+        let url = format!("{base}/app/api/reports/subsidy.xlsx?month=2026-11");
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("Authorization", tma)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = fetch(&zhao).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("subsidy-2026-11.xlsx")
+    );
+    assert_eq!(names(r.bytes().await.unwrap().to_vec()), ["张三", "周九"]);
+    let r = fetch(&li).await;
+    assert_eq!(
+        names(r.bytes().await.unwrap().to_vec()),
+        ["张三"],
+        "his township only"
+    );
+    assert_eq!(fetch(&zhang).await.status().as_u16(), 403);
+    t.stop().await;
+}
 
 async fn a_days_logs_come_with_their_photos_through_the_server(engine: Engine) {
     let t = TestApp::start(engine).await;

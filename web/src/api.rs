@@ -24,6 +24,7 @@ pub(crate) fn routes() -> Router<Web> {
         .route("/app/api/cadres", get(cadres))
         .route("/app/api/cadres/{id}/month", get(cadre_month))
         .route("/app/api/missing", get(missing))
+        .route("/app/api/reports/subsidy.xlsx", get(subsidy_xlsx))
         .route("/app/api/cadres/{id}/days/{date}", get(day))
         .route("/app/api/files/{id}", get(file))
         .route("/app/api/cadres/{id}/remind", axum::routing::post(remind))
@@ -466,4 +467,40 @@ async fn fetch(web: &Web, file_id: &str) -> Result<Vec<u8>, String> {
         return Err("the file is too large".into());
     }
     Ok(bytes.to_vec())
+}
+
+/// `GET /app/api/reports/subsidy.xlsx?month=`: the subsidy report's workbook of the cadres
+/// in his scope (the same rows and figures as `zhucun report subsidy`).
+async fn subsidy_xlsx(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Query(q): Query<MonthQuery>,
+) -> Result<Response, ApiError> {
+    let p = caller(&web, &headers).await?;
+    let scope = scope_of(&p)?;
+    let (month, _) = month_of(&web, &q)?;
+    let since = day_start(month.first_day(), web.config.tz());
+    let rows: Vec<_> = web
+        .store
+        .month_presence(month, since, &web.config.calendar())
+        .await?
+        .into_iter()
+        .filter(|r| scope.covers(&r.cadre.unit_path))
+        .collect();
+    let bytes = render::subsidy::xlsx(month, &rows).map_err(|e| {
+        tracing::error!(error = %e, "web: cannot make the subsidy workbook");
+        ApiError::Conflict("the workbook cannot be made")
+    })?;
+    let disposition = format!("attachment; filename=\"subsidy-{month}.xlsx\"");
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
 }
