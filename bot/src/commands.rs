@@ -30,6 +30,7 @@ pub enum Command {
     PolicyAdd,
     #[command(rename = "policy_del")]
     PolicyDel(String),
+    Web,
     Cancel,
 }
 
@@ -51,6 +52,7 @@ pub fn menu(lang: Lang) -> Vec<(&'static str, &'static str)> {
         ("policy", tr(lang, K::CmdPolicy)),
         ("policy_add", tr(lang, K::CmdPolicyAdd)),
         ("policy_del", tr(lang, K::CmdPolicyDel)),
+        ("web", tr(lang, K::CmdWeb)),
         ("cancel", tr(lang, K::CmdCancel)),
         ("help", tr(lang, K::CmdHelp)),
         ("lang", tr(lang, K::CmdLang)),
@@ -72,6 +74,35 @@ pub async fn help(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerRe
     bot.send_message(msg.chat.id, help_text(app.lang_of(&person)))
         .await?;
     Ok(())
+}
+
+/// How long a `/web` link can be opened.
+const WEB_LINK_MINUTES: i64 = 10;
+
+/// `/web`: a one-time link to the web view for a desktop browser.
+pub async fn web_link(bot: Bot, app: Ctx, msg: Message, person: Person) -> HandlerResult {
+    let Some(url) = crate::web_app_url(&app.config) else {
+        return crate::answer::reply(
+            &bot,
+            &msg,
+            tr(app.lang_of(&person), K::WebNotConfigured).into(),
+        )
+        .await;
+    };
+    let now = app.clock.now();
+    let expires = now + chrono::Duration::minutes(WEB_LINK_MINUTES);
+    let secret = match app.store.create_web_link(person.id, now, expires).await {
+        Ok(s) => s,
+        Err(e) => return crate::answer::db_down(&bot, &app, &msg, &person, e).await,
+    };
+    let link = format!("{url}?login={secret}");
+    let text = say(
+        &app,
+        &person,
+        K::WebLink,
+        &[("link", &link), ("minutes", &WEB_LINK_MINUTES.to_string())],
+    );
+    crate::answer::reply(&bot, &msg, text).await
 }
 
 pub async fn set_lang(

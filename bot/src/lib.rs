@@ -100,6 +100,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Command::Start(code)].endpoint(registration::already_registered))
         .branch(case![Command::Help].endpoint(commands::help))
         .branch(case![Command::Lang(arg)].endpoint(commands::set_lang))
+        .branch(case![Command::Web].endpoint(commands::web_link))
         .branch(case![Command::Log(args)].endpoint(worklog::backdate))
         .branch(case![Command::Me].endpoint(worklog::me))
         .branch(case![Command::Stats(arg)].endpoint(supervision::stats))

@@ -82,6 +82,9 @@ keys! {
     CmdStart,
     CmdHelp,
     CmdLang,
+    CmdWeb,
+    WebNotConfigured,
+    WebLink,
     CmdLog,
     CmdMe,
     NotCadre,
@@ -464,6 +467,11 @@ fn zh(k: K) -> &'static str {
         K::CmdStart => "开始 / 注册",
         K::CmdHelp => "查看帮助",
         K::CmdLang => "切换语言（zh / en）",
+        K::CmdWeb => "在电脑浏览器打开数据看板",
+        K::WebNotConfigured => "网页版尚未开通（需要管理员设置 web.public_url）。",
+        K::WebLink => {
+            "在电脑浏览器打开下面的链接即可查看数据看板（{minutes} 分钟内有效，只能打开一次，请勿转发）：\n{link}"
+        }
         K::CmdLog => "补记前几天的工作：/log 2026-11-23 内容",
         K::CmdMe => "查看本月记实天数和补助天数",
         K::NotCadre => "只有驻村干部可以提交工作记实。",
@@ -933,6 +941,11 @@ fn en(k: K) -> &'static str {
         K::CmdStart => "start / register",
         K::CmdHelp => "show help",
         K::CmdLang => "switch language (zh / en)",
+        K::CmdWeb => "open the dashboard in a desktop browser",
+        K::WebNotConfigured => "The web view is not set up (an admin sets web.public_url).",
+        K::WebLink => {
+            "Open this link in a desktop browser to see the dashboard (valid {minutes} minutes, once; do not forward it):\n{link}"
+        }
         K::CmdLog => "log an earlier day: /log 2026-11-23 what you did",
         K::CmdMe => "this month's log days and subsidy days",
         K::NotCadre => "Only village cadres can post work logs.",

@@ -355,6 +355,15 @@ impl Store {
 }
 
 /// 20 characters from [A-Za-z0-9]: fits Telegram's deep-link parameter and cannot be guessed.
+/// What a web link's secret is kept as.
+fn web_link_hash(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn new_code() -> String {
     use rand::Rng;
     use rand::distr::Alphanumeric;
@@ -554,5 +563,51 @@ crate::impl_for_connections! {
             }
             Ok(summary)
         }
+    }
+}
+
+impl Store {
+    /// Makes a one-time web link's secret for `person_id`, valid until `expires`; only its
+    /// SHA-256 ([`web_link_hash`]) is kept.
+    pub async fn create_web_link(
+        &self,
+        person_id: i64,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<String> {
+        let secret = format!("{}{}", new_code(), new_code());
+        let token_hash = web_link_hash(&secret);
+        in_tx!(self, tx => {
+            // Old links go: a used or expired one is worth nothing.
+            sqlx::query("DELETE FROM web_links WHERE expires_at < $1")
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO web_links (token_hash, person_id, expires_at) VALUES ($1, $2, $3)")
+                .bind(&token_hash)
+                .bind(person_id)
+                .bind(ms(expires))
+                .execute(&mut *tx)
+                .await?;
+            Ok(secret)
+        })
+    }
+
+    /// Uses a web link: the Telegram user id of its active person, once, before it expires.
+    pub async fn use_web_link(&self, secret: &str, now: DateTime<Utc>) -> Result<Option<i64>> {
+        let token_hash = web_link_hash(secret);
+        let sql = "UPDATE web_links SET used_at = $1
+                   WHERE token_hash = $2 AND used_at IS NULL AND expires_at >= $1
+                   RETURNING person_id";
+        let person: Option<(i64,)> = write_db!(self, pool => sqlx::query_as(sql)
+            .bind(ms(now)).bind(&token_hash).fetch_optional(pool).await?);
+        let Some((id,)) = person else {
+            return Ok(None);
+        };
+        Ok(self
+            .person(id)
+            .await?
+            .filter(|p| p.active)
+            .and_then(|p| p.tg_user_id))
     }
 }

@@ -15,7 +15,70 @@ on_both_engines!(
     a_supervisor_reminds_a_cadre_who_has_not_logged_once_a_day,
     a_days_logs_come_with_their_photos_through_the_server,
     the_subsidy_workbook_holds_the_cadres_of_the_callers_scope,
+    a_web_link_opens_the_view_once_within_ten_minutes,
 );
+
+async fn a_web_link_opens_the_view_once_within_ten_minutes(engine: Engine) {
+    let config =
+        domain::config::Config::from_toml("[web]\npublic_url = \"https://zhucun.example.cn\"\n")
+            .unwrap()
+            .validate()
+            .unwrap();
+    let t = TestApp::start_with(engine, config, Some(crate::support::ROSTER)).await;
+    let zhao = TgUser::new(7004, "赵六");
+    t.register(&zhao, "13800000004").await;
+    let base = serve(&t).await;
+    let secret_of = |c: &fakebot::Call| -> String {
+        let text = c.text().unwrap_or_default().to_string();
+        assert!(text.contains("10 分钟内有效"), "{text}");
+        let link = text
+            .split_whitespace()
+            .find(|w| w.starts_with("https://"))
+            .unwrap()
+            .to_string();
+        assert!(
+            link.starts_with("https://zhucun.example.cn/app/?login="),
+            "{link}"
+        );
+        link.rsplit('=').next().unwrap().to_string()
+    };
+    let login = |secret: String| {
+        let url = format!("{base}/app/api/login");
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({"token": secret}))
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let secret = secret_of(&t.ask(&zhao, "/web").await);
+    let (status, body) = login(secret.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let tma = format!("tma {}", body["init_data"].as_str().unwrap());
+    let (status, me) = get(&format!("{base}/app/api/me"), Some(&tma)).await;
+    assert_eq!((status, me["name"].as_str()), (200, Some("赵六")));
+    assert_eq!(login(secret).await.0, 401, "once");
+    assert_eq!(login("made-up".into()).await.0, 401);
+    let secret = secret_of(&t.ask(&zhao, "/web").await);
+    t.clock.advance(chrono::Duration::minutes(11));
+    assert_eq!(login(secret).await.0, 401, "ten minutes");
+    t.stop().await;
+
+    let t = TestApp::start(engine).await;
+    t.register(&zhao, "13800000004").await;
+    let told = t.ask(&zhao, "/web").await;
+    assert_eq!(
+        told.text().unwrap(),
+        "网页版尚未开通（需要管理员设置 web.public_url）。"
+    );
+    t.stop().await;
+}
 
 async fn the_subsidy_workbook_holds_the_cadres_of_the_callers_scope(engine: Engine) {
     use calamine::{Reader, Xlsx};

@@ -24,6 +24,7 @@ pub(crate) fn routes() -> Router<Web> {
         .route("/app/api/cadres", get(cadres))
         .route("/app/api/cadres/{id}/month", get(cadre_month))
         .route("/app/api/missing", get(missing))
+        .route("/app/api/login", axum::routing::post(login))
         .route("/app/api/reports/subsidy.xlsx", get(subsidy_xlsx))
         .route("/app/api/cadres/{id}/days/{date}", get(day))
         .route("/app/api/files/{id}", get(file))
@@ -503,4 +504,29 @@ async fn subsidy_xlsx(
         bytes,
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+struct Login {
+    token: String,
+}
+
+/// `POST /app/api/login {"token"}`: a `/web` link's secret, once and in time, for initData
+/// the server signs itself (as Telegram would) for the link's person: the desktop page then
+/// calls the API like the Mini App, for `web.max_age_secs`.
+async fn login(State(web): State<Web>, Json(body): Json<Login>) -> ApiResult {
+    let now = web.clock.now();
+    let Some(tg_user) = web.store.use_web_link(body.token.trim(), now).await? else {
+        return Err(ApiError::Unauthorized(AuthError::Stale));
+    };
+    let fields = vec![
+        (
+            "user".to_string(),
+            json!({ "id": tg_user, "first_name": "" }).to_string(),
+        ),
+        ("auth_date".to_string(), now.timestamp().to_string()),
+    ];
+    Ok(Json(
+        json!({ "init_data": auth::sign(&fields, &web.token) }),
+    ))
 }
