@@ -4,7 +4,11 @@
 //! of its own (so the peak memory is that engine's):
 //! - the subsidy report as XLSX and as CSV (the presence records read, then the workbook
 //!   or file made): target at most 2 s and 200 MB peak resident memory;
-//! - `/stats` (its figures, the week's update duty and the text): target at most 200 ms.
+//! - `/stats` (its figures, the week's update duty and the text): target at most 200 ms;
+//! - the web view's overview (`GET /app/api/units` over HTTP on loopback, signed initData
+//!   checked, as an admin) and a district's cadres (`GET /app/api/cadres`): target p99 at
+//!   most 200 ms over 50 calls each, against `/stats` in process as the baseline; the page's
+//!   size: at most 150 KB.
 //!
 //! `cargo bench --bench reports` (env: REPORTS_CADRES=5000, REPORTS_LOGS=1000000,
 //! REPORTS_ENGINE=sqlite|postgres|both).
@@ -148,7 +152,11 @@ fn one_engine(engine: Engine) {
         let mut text = String::new();
         for _ in 0..5 {
             let t = Instant::now();
-            let facts = db.store.stats_facts(month, since, &calendar).await.unwrap();
+            let facts = db
+                .store
+                .stats_facts(month, since, since, &calendar)
+                .await
+                .unwrap();
             let duty = db
                 .store
                 .weekly_duty(IsoWeek::of(today).monday())
@@ -165,7 +173,16 @@ fn one_engine(engine: Engine) {
             );
             stats_s = stats_s.min(t.elapsed().as_secs_f64());
         }
+        let (units_p50, units_p99, cadres_p99, page_kb) = web_view(&db).await;
         let peak = peak_mb();
+        println!(
+            "{engine:?}: web view: overview p50 {:.0} ms, p99 {:.0} ms ({:.1}× /stats in process); \
+             a district's cadres p99 {:.0} ms; page {page_kb:.1} KB",
+            units_p50 * 1000.0,
+            units_p99 * 1000.0,
+            units_p99 / stats_s,
+            cadres_p99 * 1000.0,
+        );
         println!(
             "{engine:?}: {cadres} cadres, {logs} logs (populated in {populated:.1} s); \
              subsidy report XLSX {xlsx_s:.3} s ({} KB), CSV {csv_s:.3} s ({} KB), \
@@ -177,7 +194,13 @@ fn one_engine(engine: Engine) {
             stats_s * 1000.0,
             text.chars().count(),
         );
-        let ok = xlsx_s <= 2.0 && csv_s <= 2.0 && stats_s <= 0.2 && peak <= 200.0;
+        let ok = xlsx_s <= 2.0
+            && csv_s <= 2.0
+            && stats_s <= 0.2
+            && peak <= 200.0
+            && units_p99 <= 0.2
+            && cadres_p99 <= 0.2
+            && page_kb <= 150.0;
         println!(
             "{engine:?}: {}",
             if ok {
@@ -187,6 +210,70 @@ fn one_engine(engine: Engine) {
             }
         );
     });
+}
+
+/// The web view served on loopback over the populated database, called as the admin (50
+/// calls each after 3 unmeasured): the overview's p50 and p99, a district's cadres' p99 (s),
+/// and the page's size (KB).
+async fn web_view(db: &TestDb) -> (f64, f64, f64, f64) {
+    const TOKEN: &str = "123456:BENCH";
+    db.execute("UPDATE people SET tg_user_id = 7004, chat_id = 7004 WHERE phone = '13800000004'")
+        .await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0).unwrap();
+    let web = web::Web {
+        store: db.store.clone(),
+        config: std::sync::Arc::new(domain::config::Config::default()),
+        token: TOKEN.into(),
+        api_url: "http://127.0.0.1:9".into(),
+        clock: std::sync::Arc::new(domain::clock::ManualClock::new(now)),
+        on_queued: None,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, web::router(web)).await });
+    let fields = vec![
+        (
+            "user".to_string(),
+            r#"{"id":7004,"first_name":"赵六"}"#.to_string(),
+        ),
+        ("auth_date".to_string(), now.timestamp().to_string()),
+    ];
+    let tma = format!("tma {}", web::auth::sign(&fields, TOKEN));
+    let http = reqwest::Client::new();
+    let timed = |path: String| {
+        let (http, tma, base) = (http.clone(), tma.clone(), base.clone());
+        async move {
+            let mut times = Vec::new();
+            for i in 0..53 {
+                let t = Instant::now();
+                let r = http
+                    .get(format!("{base}{path}"))
+                    .header("Authorization", &tma)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "{path}: {}", r.status());
+                r.bytes().await.unwrap();
+                if i >= 3 {
+                    times.push(t.elapsed().as_secs_f64());
+                }
+            }
+            times.sort_by(f64::total_cmp);
+            (times[times.len() / 2], times[times.len() * 99 / 100])
+        }
+    };
+    let (units_p50, units_p99) = timed("/app/api/units".into()).await;
+    let (_, cadres_p99) =
+        timed("/app/api/cadres?unit=%E8%B4%B5%E9%98%B3%E5%B8%82/%E7%AC%AC1%E5%8C%BA".into()).await;
+    let page = http
+        .get(format!("{base}/app/"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    (units_p50, units_p99, cadres_p99, page.len() as f64 / 1024.0)
 }
 
 fn main() {

@@ -91,7 +91,12 @@ pub async fn stats(bot: Bot, app: Ctx, msg: Message, person: Person, arg: String
     let since = day_start(month.first_day(), app.config.tz());
     let facts = match app
         .store
-        .stats_facts(month, since, &app.config.calendar())
+        .stats_facts(
+            month,
+            since,
+            now - chrono::Duration::hours(i64::from(app.config.tutoring.remind_after_hours)),
+            &app.config.calendar(),
+        )
         .await
     {
         Ok(f) => f,
@@ -311,9 +316,12 @@ pub(crate) async fn render(
     n: &Notification,
 ) -> Result<Option<Rendered>, StorageError> {
     Ok(match n {
-        Notification::SubsidyReport { month_start } => {
+        Notification::SubsidyReport { month_start, under } => {
             let month = Month::of(*month_start);
-            let rows = month_rows(app, month).await?;
+            let mut rows = month_rows(app, month).await?;
+            if let Some(root) = under {
+                rows.retain(|r| domain::supervision::is_within(&r.cadre.unit_path, root));
+            }
             match render::subsidy::xlsx(month, &rows) {
                 Ok(bytes) => Some(Rendered::Document {
                     file_name: format!("subsidy-{month}.xlsx"),

@@ -95,9 +95,13 @@ pub enum Notification {
         update_id: i64,
     },
     /// To an admin (the `subsidy-report` job): the subsidy report of the month beginning
-    /// `month_start`, as an XLSX document made when it is sent.
+    /// `month_start`, as an XLSX document made when it is sent; asked for in the web view,
+    /// `under` the asker's unit (`None`: every cadre; the asker's authority was checked
+    /// when it was queued).
     SubsidyReport {
         month_start: chrono::NaiveDate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        under: Option<String>,
     },
     /// To a cadre (the `subsidy-report` job): his own three figures of that month.
     SubsidyFigures {

@@ -189,12 +189,13 @@ pub fn check_week(week: IsoWeek, today: NaiveDate) -> Result<(), PeriodRefusal> 
 }
 
 /// A cadre's facts for `/stats`: his month, whether he is on the roster now, and his open
-/// leave requests and questions.
+/// leave requests and questions (overdue: waiting past `tutoring.remind_after_hours`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CadreFacts {
     pub month: CadreMonth,
     pub pending_leave: u32,
     pub open_questions: u32,
+    pub overdue_questions: u32,
 }
 
 /// One county or district's line of `/stats`.
@@ -214,6 +215,7 @@ pub struct DistrictStats {
     pub subsidy_days: u32,
     pub pending_leave: u32,
     pub open_questions: u32,
+    pub overdue_questions: u32,
 }
 
 /// The lines of `/stats`, one per district, in path order. `today` is given for the
@@ -235,6 +237,7 @@ pub fn district_stats(cadres: &[CadreFacts], today: Option<NaiveDate>) -> Vec<Di
         line.subsidy_days += s.eligible_days;
         line.pending_leave += c.pending_leave;
         line.open_questions += c.open_questions;
+        line.overdue_questions += c.overdue_questions;
         if c.month.cadre.active {
             line.active_cadres += 1;
             if let Some(day) = today {
@@ -365,6 +368,7 @@ mod tests {
             },
             pending_leave: id as u32 % 2,
             open_questions: 1,
+            overdue_questions: id as u32 % 3 / 2,
         };
         let facts = [
             cadre(1, "市/甲区/乡/村", true, &["2026-12-01", "2026-12-02"], &[]),
@@ -397,10 +401,14 @@ mod tests {
             "only cadre 3: 2 is on leave, 4 left"
         );
         assert_eq!((a.log_days, a.leave_days, a.subsidy_days), (4, 2, 4));
-        assert_eq!((a.pending_leave, a.open_questions), (2, 4));
+        assert_eq!(
+            (a.pending_leave, a.open_questions, a.overdue_questions),
+            (2, 4, 1)
+        );
         let b = line("市/乙县");
         assert_eq!((b.logged_today, b.missing_today), (Some(1), Some(0)));
         assert_eq!((b.log_days, b.leave_days, b.subsidy_days), (1, 1, 0));
+        assert_eq!(b.overdue_questions, 1);
         // A rest day: nobody is missing.
         let sunday = district_stats(&facts, Some(d("2026-12-06")));
         assert!(sunday.iter().all(|l| l.missing_today == Some(0)));

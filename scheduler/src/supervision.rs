@@ -52,7 +52,10 @@ pub async fn subsidy_report(
     let admins = store
         .queue_to_role(
             Role::Admin,
-            &Notification::SubsidyReport { month_start },
+            &Notification::SubsidyReport {
+                month_start,
+                under: None,
+            },
             &format!("{prefix}report:"),
             now,
         )

@@ -342,6 +342,29 @@ impl Store {
         Ok(())
     }
 
+    /// Queues one notification under `dedup_key` unless that key was queued before; whether
+    /// it was queued now.
+    pub async fn notify_once(
+        &self,
+        chat_id: i64,
+        person_id: i64,
+        n: &Notification,
+        dedup_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        crate::in_tx!(self, tx => {
+            let (seen,): (bool,) =
+                sqlx::query_as("SELECT EXISTS (SELECT 1 FROM outbox WHERE dedup_key = $1)")
+                    .bind(dedup_key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if !seen {
+                tx.enqueue(chat_id, Some(person_id), n, Some(dedup_key), now, now).await?;
+            }
+            Ok(!seen)
+        })
+    }
+
     /// Hands a claimed item back untouched, to be tried at `at` (e.g. its chat is at its
     /// rate limit); the attempt does not count.
     pub async fn defer_delivery(&self, item: &OutboxItem, at: DateTime<Utc>) -> Result<()> {

@@ -328,6 +328,13 @@ async fn the_page_shows_the_databases_figures_and_clicks_through_to_a_calendar(e
         told.text().unwrap().contains("还没有收到您的工作记实"),
         "{told}"
     );
+    // On a phone the workbook comes to the chat.
+    let send = b.find("#send-report", "发到聊天").await;
+    b.click(&send).await;
+    b.find("#send-report", "已发送，请看聊天").await;
+    b.screenshot("zhucun-web-units").await;
+    let doc = t.reply(&zhao).await;
+    assert_eq!(doc.method, "sendDocument", "{doc}");
 
     // The cadre himself: his figures as the database has them, no units tab.
     // Only the hash differs: leave the page first, or the browser would not load it again.

@@ -16,7 +16,96 @@ on_both_engines!(
     a_days_logs_come_with_their_photos_through_the_server,
     the_subsidy_workbook_holds_the_cadres_of_the_callers_scope,
     a_web_link_opens_the_view_once_within_ten_minutes,
+    questions_waiting_past_the_reminder_are_overdue_and_the_workbook_goes_to_the_chat,
 );
+
+async fn questions_waiting_past_the_reminder_are_overdue_and_the_workbook_goes_to_the_chat(
+    engine: Engine,
+) {
+    use calamine::{Reader, Xlsx};
+    let t = TestApp::start(engine).await;
+    t.import(&format!(
+        "{}周九,13800000009,cadre,贵阳市/白云区/沙文镇/扁山村,\n",
+        crate::support::ROSTER
+    ))
+    .await;
+    let (zhang, li, zhao, qian) = (
+        TgUser::new(7001, "张三"),
+        TgUser::new(7002, "李四"),
+        TgUser::new(7004, "赵六"),
+        TgUser::new(7005, "钱七"),
+    );
+    for (u, phone) in [
+        (&zhang, "13800000001"),
+        (&li, "13800000002"),
+        (&zhao, "13800000004"),
+        (&qian, "13800000005"),
+    ] {
+        t.register(u, phone).await;
+    }
+    let base = serve(&t).await;
+    let prompt = t.ask(&zhang, "/ask 梨树梨锈病怎么治").await;
+    t.send(fakebot::updates::click(&zhang, &prompt, "农业技术"));
+    t.reply(&zhang).await;
+    t.reply(&qian).await;
+    let questions = |units: &Value| {
+        let line = &units["units"][0];
+        (
+            line["open_questions"].as_u64(),
+            line["overdue_questions"].as_u64(),
+        )
+    };
+    let (_, units) = call(&t, &base, &zhao, "/app/api/units").await;
+    assert_eq!(units["units"][0]["unit"], "贵阳市/乌当区", "{units}");
+    assert_eq!(questions(&units), (Some(1), Some(0)), "{units}");
+    // tutoring.remind_after_hours is 24 by default.
+    t.clock.advance(chrono::Duration::hours(25));
+    let (_, units) = call(&t, &base, &zhao, "/app/api/units").await;
+    assert_eq!(questions(&units), (Some(1), Some(1)), "{units}");
+    let (_, list) = call(&t, &base, &li, "/app/api/cadres?unit=贵阳市/乌当区/新堡乡").await;
+    assert_eq!(list["cadres"][0]["overdue_questions"], 1, "{list}");
+
+    // The workbook of his scope, sent by the bot; once in ten minutes.
+    let send = "/app/api/reports/subsidy/send?month=2026-11";
+    let (status, body) = post(&t, &base, &li, send).await;
+    assert_eq!(status, 200, "{body}");
+    let doc = t.reply(&li).await;
+    assert_eq!(doc.method, "sendDocument", "{doc}");
+    let mut book = Xlsx::new(std::io::Cursor::new(doc.files[0].bytes.to_vec())).unwrap();
+    let names: Vec<String> = book
+        .worksheet_range("汇总")
+        .unwrap()
+        .rows()
+        .skip(1)
+        .map(|r| r[0].to_string())
+        .collect();
+    assert_eq!(names, ["张三"], "his township only");
+    let (status, body) = post(&t, &base, &li, send).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("already sent: see the chat"))
+    );
+    t.tg.assert_silent(li.id, std::time::Duration::from_millis(300))
+        .await;
+    let (status, _) = post(&t, &base, &zhang, send).await;
+    assert_eq!(status, 403, "a cadre gets no workbook");
+    let (status, _) = post(
+        &t,
+        &base,
+        &zhao,
+        "/app/api/reports/subsidy/send?month=2027-01",
+    )
+    .await;
+    assert_eq!(status, 400, "a month that has not begun");
+    let (status, _) = post(&t, &base, &zhao, send).await;
+    assert_eq!(status, 200);
+    let doc = t.reply(&zhao).await;
+    assert!(
+        doc.text().unwrap_or_default().contains("2 名驻村干部"),
+        "the city: {doc}"
+    );
+    t.stop().await;
+}
 
 async fn a_web_link_opens_the_view_once_within_ten_minutes(engine: Engine) {
     let config =

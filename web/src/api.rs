@@ -26,6 +26,10 @@ pub(crate) fn routes() -> Router<Web> {
         .route("/app/api/missing", get(missing))
         .route("/app/api/login", axum::routing::post(login))
         .route("/app/api/reports/subsidy.xlsx", get(subsidy_xlsx))
+        .route(
+            "/app/api/reports/subsidy/send",
+            axum::routing::post(send_subsidy),
+        )
         .route("/app/api/cadres/{id}/days/{date}", get(day))
         .route("/app/api/files/{id}", get(file))
         .route("/app/api/cadres/{id}/remind", axum::routing::post(remind))
@@ -151,6 +155,12 @@ async fn me(State(web): State<Web>, headers: HeaderMap, Query(q): Query<MonthQue
     })))
 }
 
+/// Open questions asked at or before this are overdue: their tutor is being chased
+/// (`tutoring.remind_after_hours`, as the `question-sla` job).
+fn overdue_at(web: &Web) -> chrono::DateTime<chrono::Utc> {
+    web.clock.now() - chrono::Duration::hours(i64::from(web.config.tutoring.remind_after_hours))
+}
+
 /// `GET /app/api/units`: a line per county or district in his scope, as `/stats`.
 async fn units(
     State(web): State<Web>,
@@ -164,7 +174,7 @@ async fn units(
     let since = day_start(month.first_day(), web.config.tz());
     let facts: Vec<_> = web
         .store
-        .stats_facts(month, since, &web.config.calendar())
+        .stats_facts(month, since, overdue_at(&web), &web.config.calendar())
         .await?
         .into_iter()
         .filter(|f| scope.covers(&f.month.cadre.unit_path))
@@ -200,6 +210,7 @@ async fn units(
                 "figures": { "log_days": line.log_days, "leave_days": line.leave_days, "subsidy_days": line.subsidy_days },
                 "pending_leave": line.pending_leave,
                 "open_questions": line.open_questions,
+                "overdue_questions": line.overdue_questions,
                 "update_duty": { "units": owing.len(), "met": owing.iter().filter(|w| w.met).count() },
             })
         })
@@ -233,7 +244,7 @@ async fn cadres(
     let since = day_start(month.first_day(), web.config.tz());
     let list: Vec<Value> = web
         .store
-        .stats_facts(month, since, &web.config.calendar())
+        .stats_facts(month, since, overdue_at(&web), &web.config.calendar())
         .await?
         .into_iter()
         .filter(|f| is_within(&f.month.cadre.unit_path, &unit))
@@ -250,6 +261,7 @@ async fn cadres(
                 "figures": figures(f.month.summary()),
                 "pending_leave": f.pending_leave,
                 "open_questions": f.open_questions,
+                "overdue_questions": f.overdue_questions,
             })
         })
         .collect();
@@ -309,7 +321,7 @@ async fn missing(State(web): State<Web>, headers: HeaderMap) -> ApiResult {
     let since = day_start(month.first_day(), web.config.tz());
     let list: Vec<Value> = web
         .store
-        .stats_facts(month, since, &web.config.calendar())
+        .stats_facts(month, since, overdue_at(&web), &web.config.calendar())
         .await?
         .into_iter()
         .filter(|f| {
@@ -504,6 +516,39 @@ async fn subsidy_xlsx(
         bytes,
     )
         .into_response())
+}
+
+/// `POST /app/api/reports/subsidy/send?month=`: the same workbook sent to his chat by the
+/// bot, through the outbox (Telegram's in-app browser on a phone cannot save a download).
+/// Once per month asked for in ten minutes: the workbook of a city is not small.
+async fn send_subsidy(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Query(q): Query<MonthQuery>,
+) -> ApiResult {
+    let p = caller(&web, &headers).await?;
+    let scope = scope_of(&p)?;
+    let (month, _) = month_of(&web, &q)?;
+    let Some(chat) = p.chat_id.filter(|_| !p.unreachable) else {
+        return Err(ApiError::Conflict("the bot cannot write to you"));
+    };
+    let now = web.clock.now();
+    let n = domain::notify::Notification::SubsidyReport {
+        month_start: month.first_day(),
+        under: match scope {
+            Scope::All => None,
+            Scope::Under(root) => Some(root),
+        },
+    };
+    let key = format!("web-report:{}:{month}:{}", p.id, now.timestamp() / 600);
+    if !web.store.notify_once(chat, p.id, &n, &key, now).await? {
+        return Err(ApiError::Conflict("already sent: see the chat"));
+    }
+    if let Some(wake) = &web.on_queued {
+        wake();
+    }
+    tracing::info!(by = p.id, %month, "web: subsidy workbook queued to the chat");
+    Ok(Json(json!({ "queued": true })))
 }
 
 #[derive(Deserialize)]
