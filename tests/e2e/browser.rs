@@ -8,6 +8,7 @@ use crate::support::TestApp;
 use domain::Clock;
 use fakebot::updates::TgUser;
 use serde_json::{Value, json};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use storage::Engine;
@@ -36,7 +37,12 @@ struct Browser {
 }
 
 impl Drop for Browser {
+    /// Kills chromedriver's process group: the browsers it started too (killing the driver
+    /// alone leaves them running), also when a test panicked.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -51,6 +57,7 @@ impl Browser {
         let port = crate::cli::free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
