@@ -32,19 +32,11 @@ impl Store {
                           ORDER BY u.path, p.name, p.id";
         let cadres: Vec<CadreRow> = read_db!(self, pool => sqlx::query_as(cadres_sql)
             .bind(ms(since)).fetch_all(pool).await?);
-        // log_days holds each (day, person) with a log, kept by a trigger on logs. One row
-        // per person, the month's days as bits (day 1 = bit 0): a city's month is ~150,000
-        // (day, person) rows, and decoding them was most of the time on SQLite.
-        let bit = match self.engine() {
-            crate::Engine::Sqlite => "CAST(substr(day, 9, 2) AS INTEGER)",
-            crate::Engine::Postgres => "CAST(EXTRACT(DAY FROM day) AS INTEGER)",
-        };
-        let logs_sql = format!(
-            "SELECT person_id, CAST(SUM(CAST(1 AS BIGINT) << ({bit} - 1)) AS BIGINT) FROM log_days
-             WHERE day >= $1 AND day <= $2 GROUP BY person_id"
-        );
-        let bits: Vec<(i64, i64)> = read_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(logs_sql.clone()))
-            .bind(month.first_day()).bind(month.last_day()).fetch_all(pool).await?);
+        // log_months holds each person's days with a log of a month as bits (day 1 = bit
+        // 0), kept by triggers on log_days (migration 0022): one row per cadre.
+        let logs_sql = "SELECT person_id, days FROM log_months WHERE month = $1 AND days <> 0";
+        let bits: Vec<(i64, i64)> = read_db!(self, pool => sqlx::query_as(logs_sql)
+            .bind(month.to_string()).fetch_all(pool).await?);
         let logs = bits.into_iter().flat_map(|(person, bits)| {
             month
                 .days()

@@ -115,6 +115,26 @@ async fn several_logs_one_day_count_once_and_backdated_log_counts_on_its_day(sto
         .unwrap();
     assert_eq!(dates, vec![day(22), day(25)]);
     assert_eq!(store.log_counts(p).await.unwrap(), (5, 0));
+    // The month's presence (its days as bits kept by triggers) says the same, to the 31st.
+    let calendar = domain::config::Config::default().calendar();
+    let since = now() - Duration::days(60);
+    for (month, want) in [
+        ("2026-11", vec![day(22), day(25)]),
+        (
+            "2026-10",
+            vec![NaiveDate::from_ymd_opt(2026, 10, 31).unwrap()],
+        ),
+        ("2026-09", vec![]),
+    ] {
+        let month = Month::parse(month).unwrap();
+        let presence = store.month_presence(month, since, &calendar).await.unwrap();
+        let mine = presence
+            .iter()
+            .find(|c| c.cadre.id == p)
+            .expect("on the roster");
+        let logged: Vec<NaiveDate> = month.days().filter(|&d| mine.record.logged_on(d)).collect();
+        assert_eq!(logged, want, "{month}");
+    }
 }
 
 async fn album_parts_out_of_order_make_one_log_and_one_queued_receipt(store: Store) {

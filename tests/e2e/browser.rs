@@ -307,6 +307,20 @@ async fn the_page_shows_the_databases_figures_and_clicks_through_to_a_calendar(e
     let sunday = b.find("#calendar [data-date='2026-11-01']", "1").await;
     assert_eq!(b.attribute(&sunday, "data-mark").await, "休");
     b.screenshot("zhucun-web-calendar").await;
+    let fetched = b
+        .post(
+            "/execute/sync",
+            json!({"script": "return performance.getEntriesByType('resource').map(e => e.name)", "args": []}),
+        )
+        .await;
+    let fetched = fetched.as_array().unwrap();
+    assert!(!fetched.is_empty());
+    for url in fetched {
+        assert!(
+            url.as_str().unwrap().starts_with(&base),
+            "nothing from elsewhere: {url}"
+        );
+    }
     // The day: its text and its photo, fetched through the server.
     b.click(&today).await;
     b.find(".card[data-log]", "村道硬化完工").await;
