@@ -540,7 +540,7 @@ async fn a_cadre_sees_his_month_and_supervisors_only_their_units(engine: Engine)
     assert_eq!(me["roles"], serde_json::json!(["cadre"]));
     assert_eq!(me["month"]["month"], "2026-11");
     let mine = t.ask(&zhang, "/me").await;
-    let figures = &me["month"]["figures"];
+    let figures = &me["month"];
     assert_eq!(figures["log_days"], 1, "{me}");
     assert_eq!(figures["subsidy_days"], 1, "{me}");
     assert_eq!(figures["leave_days"], 0, "{me}");

@@ -116,6 +116,22 @@ fn figures(s: domain::attendance::MonthSummary) -> Value {
     json!({ "log_days": s.log_days, "leave_days": s.leave_days, "subsidy_days": s.eligible_days })
 }
 
+/// Days with a log or leave over the workdays so far, to three places (`null`: none yet).
+fn log_rate(logged: u32, due: u32) -> Value {
+    if due == 0 {
+        Value::Null
+    } else {
+        json!((f64::from(logged) / f64::from(due) * 1000.0).round() / 1000.0)
+    }
+}
+
+/// The month with its three figures beside it (`/app/api/me`'s `month`).
+fn month_figures(month: Month, s: domain::attendance::MonthSummary) -> Value {
+    let mut v = figures(s);
+    v["month"] = json!(month.to_string());
+    v
+}
+
 fn roles(p: &Person) -> Vec<&'static str> {
     p.roles.iter().map(|r| r.as_str()).collect()
 }
@@ -148,7 +164,7 @@ async fn me(State(web): State<Web>, headers: HeaderMap, Query(q): Query<MonthQue
         "roles": roles(&p),
         "unit": p.unit.to_string(),
         "today": today,
-        "month": { "month": month.to_string(), "figures": figures(record.summary()) },
+        "month": month_figures(month, record.summary()),
         "sees_units": Scope::of(p.roles, &p.unit.to_string()).is_some(),
         "leave": leave,
         "questions": questions,
@@ -206,7 +222,7 @@ async fn units(
                 "cadres": line.active_cadres,
                 "logged_today": line.logged_today,
                 "missing_today": line.missing_today,
-                "log_rate": if due == 0 { Value::Null } else { json!((logged as f64 / due as f64 * 1000.0).round() / 1000.0) },
+                "log_rate": log_rate(logged, due),
                 "figures": { "log_days": line.log_days, "leave_days": line.leave_days, "subsidy_days": line.subsidy_days },
                 "pending_leave": line.pending_leave,
                 "open_questions": line.open_questions,
@@ -257,7 +273,7 @@ async fn cadres(
                 "unit": c.unit_path,
                 "active": c.active,
                 "today": current.then(|| mark(f.month.record.status(today))),
-                "log_rate": if due == 0 { Value::Null } else { json!((logged as f64 / due as f64 * 1000.0).round() / 1000.0) },
+                "log_rate": log_rate(logged, due),
                 "figures": figures(f.month.summary()),
                 "pending_leave": f.pending_leave,
                 "open_questions": f.open_questions,
