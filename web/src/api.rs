@@ -116,7 +116,8 @@ fn figures(s: domain::attendance::MonthSummary) -> Value {
     json!({ "log_days": s.log_days, "leave_days": s.leave_days, "subsidy_days": s.eligible_days })
 }
 
-/// Days with a log or leave over the workdays so far, to three places (`null`: none yet).
+/// Days with a log over the days one was due (`MonthRecord::coverage`), to three places
+/// (`null`: none due yet).
 fn log_rate(logged: u32, due: u32) -> Value {
     if due == 0 {
         Value::Null
