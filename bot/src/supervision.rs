@@ -94,7 +94,7 @@ pub async fn stats(bot: Bot, app: Ctx, msg: Message, person: Person, arg: String
         .stats_facts(
             month,
             since,
-            now - chrono::Duration::hours(i64::from(app.config.tutoring.remind_after_hours)),
+            app.config.tutoring.overdue_at(now),
             &app.config.calendar(),
         )
         .await

@@ -205,6 +205,14 @@ pub struct TutoringConfig {
     pub default_tutor_phone: Option<String>,
 }
 
+impl TutoringConfig {
+    /// Open questions asked at or before this are overdue (`/stats`, the web view): their
+    /// tutor is being chased, as the `question-sla` job does after `remind_after_hours`.
+    pub fn overdue_at(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        now - chrono::Duration::hours(i64::from(self.remind_after_hours))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeliveryConfig {

@@ -29,20 +29,7 @@ async fn questions_waiting_past_the_reminder_are_overdue_and_the_workbook_goes_t
         crate::support::ROSTER
     ))
     .await;
-    let (zhang, li, zhao, qian) = (
-        TgUser::new(7001, "张三"),
-        TgUser::new(7002, "李四"),
-        TgUser::new(7004, "赵六"),
-        TgUser::new(7005, "钱七"),
-    );
-    for (u, phone) in [
-        (&zhang, "13800000001"),
-        (&li, "13800000002"),
-        (&zhao, "13800000004"),
-        (&qian, "13800000005"),
-    ] {
-        t.register(u, phone).await;
-    }
+    let (zhang, li, zhao, qian) = register_all(&t).await;
     let base = serve(&t).await;
     let prompt = t.ask(&zhang, "/ask 梨树梨锈病怎么治").await;
     t.send(fakebot::updates::click(&zhang, &prompt, "农业技术"));
@@ -177,18 +164,7 @@ async fn the_subsidy_workbook_holds_the_cadres_of_the_callers_scope(engine: Engi
         crate::support::ROSTER
     ))
     .await;
-    let (zhang, li, zhao) = (
-        TgUser::new(7001, "张三"),
-        TgUser::new(7002, "李四"),
-        TgUser::new(7004, "赵六"),
-    );
-    for (u, phone) in [
-        (&zhang, "13800000001"),
-        (&li, "13800000002"),
-        (&zhao, "13800000004"),
-    ] {
-        t.register(u, phone).await;
-    }
+    let (zhang, li, zhao, _) = register_all(&t).await;
     t.ask(&zhang, "今天走访了三户脱贫户").await;
     let base = serve(&t).await;
     let names = |bytes: Vec<u8>| -> Vec<String> {
@@ -229,18 +205,7 @@ async fn the_subsidy_workbook_holds_the_cadres_of_the_callers_scope(engine: Engi
 
 async fn a_days_logs_come_with_their_photos_through_the_server(engine: Engine) {
     let t = TestApp::start(engine).await;
-    let (zhang, zhao, qian) = (
-        TgUser::new(7001, "张三"),
-        TgUser::new(7004, "赵六"),
-        TgUser::new(7005, "钱七"),
-    );
-    for (u, phone) in [
-        (&zhang, "13800000001"),
-        (&zhao, "13800000004"),
-        (&qian, "13800000005"),
-    ] {
-        t.register(u, phone).await;
-    }
+    let (zhang, _, zhao, qian) = register_all(&t).await;
     let jpeg = b"\xFF\xD8\xFF\xE0 a photo of the village road".to_vec();
     t.tg.add_file("photo-road", jpeg.clone());
     t.send(fakebot::updates::photo(
@@ -315,20 +280,7 @@ async fn post(t: &TestApp, base: &str, user: &TgUser, path: &str) -> (u16, Value
 
 async fn a_supervisor_reminds_a_cadre_who_has_not_logged_once_a_day(engine: Engine) {
     let t = TestApp::start(engine).await;
-    let (zhang, li, zhao, qian) = (
-        TgUser::new(7001, "张三"),
-        TgUser::new(7002, "李四"),
-        TgUser::new(7004, "赵六"),
-        TgUser::new(7005, "钱七"),
-    );
-    for (u, phone) in [
-        (&zhang, "13800000001"),
-        (&li, "13800000002"),
-        (&zhao, "13800000004"),
-        (&qian, "13800000005"),
-    ] {
-        t.register(u, phone).await;
-    }
+    let (zhang, li, zhao, qian) = register_all(&t).await;
     let base = serve(&t).await;
     let (status, missing) = call(&t, &base, &li, "/app/api/missing").await;
     assert_eq!(status, 200, "{missing}");
@@ -413,6 +365,25 @@ async fn the_menu_button_and_stats_open_the_web_view(engine: Engine) {
 }
 
 /// The web view served on loopback for `t`; its base URL.
+/// The roster's cadre, township approver, admin and tutor, registered.
+async fn register_all(t: &TestApp) -> (TgUser, TgUser, TgUser, TgUser) {
+    let users = (
+        TgUser::new(7001, "张三"),
+        TgUser::new(7002, "李四"),
+        TgUser::new(7004, "赵六"),
+        TgUser::new(7005, "钱七"),
+    );
+    for (u, phone) in [
+        (&users.0, "13800000001"),
+        (&users.1, "13800000002"),
+        (&users.2, "13800000004"),
+        (&users.3, "13800000005"),
+    ] {
+        t.register(u, phone).await;
+    }
+    users
+}
+
 async fn serve(t: &TestApp) -> String {
     let web = web::Web {
         store: t.store().clone(),
@@ -515,20 +486,7 @@ async fn the_api_refuses_whoever_telegram_did_not_vouch_for(engine: Engine) {
 
 async fn a_cadre_sees_his_month_and_supervisors_only_their_units(engine: Engine) {
     let t = TestApp::start(engine).await;
-    let (zhang, li, zhao, qian) = (
-        TgUser::new(7001, "张三"),
-        TgUser::new(7002, "李四"),
-        TgUser::new(7004, "赵六"),
-        TgUser::new(7005, "钱七"),
-    );
-    for (u, phone) in [
-        (&zhang, "13800000001"),
-        (&li, "13800000002"),
-        (&zhao, "13800000004"),
-        (&qian, "13800000005"),
-    ] {
-        t.register(u, phone).await;
-    }
+    let (zhang, li, zhao, qian) = register_all(&t).await;
     // Today is Wednesday 2026-11-25: two logs (one day), and a leave request waiting.
     t.ask(&zhang, "今天走访了三户脱贫户").await;
     t.ask(&zhang, "下午参加了村两委会议").await;

@@ -172,12 +172,6 @@ async fn me(State(web): State<Web>, headers: HeaderMap, Query(q): Query<MonthQue
     })))
 }
 
-/// Open questions asked at or before this are overdue: their tutor is being chased
-/// (`tutoring.remind_after_hours`, as the `question-sla` job).
-fn overdue_at(web: &Web) -> chrono::DateTime<chrono::Utc> {
-    web.clock.now() - chrono::Duration::hours(i64::from(web.config.tutoring.remind_after_hours))
-}
-
 /// `GET /app/api/units`: a line per county or district in his scope, as `/stats`.
 async fn units(
     State(web): State<Web>,
@@ -191,7 +185,12 @@ async fn units(
     let since = day_start(month.first_day(), web.config.tz());
     let facts: Vec<_> = web
         .store
-        .stats_facts(month, since, overdue_at(&web), &web.config.calendar())
+        .stats_facts(
+            month,
+            since,
+            web.config.tutoring.overdue_at(web.clock.now()),
+            &web.config.calendar(),
+        )
         .await?
         .into_iter()
         .filter(|f| scope.covers(&f.month.cadre.unit_path))
@@ -261,7 +260,12 @@ async fn cadres(
     let since = day_start(month.first_day(), web.config.tz());
     let list: Vec<Value> = web
         .store
-        .stats_facts(month, since, overdue_at(&web), &web.config.calendar())
+        .stats_facts(
+            month,
+            since,
+            web.config.tutoring.overdue_at(web.clock.now()),
+            &web.config.calendar(),
+        )
         .await?
         .into_iter()
         .filter(|f| is_within(&f.month.cadre.unit_path, &unit))
@@ -338,7 +342,7 @@ async fn missing(State(web): State<Web>, headers: HeaderMap) -> ApiResult {
     let since = day_start(month.first_day(), web.config.tz());
     let list: Vec<Value> = web
         .store
-        .stats_facts(month, since, overdue_at(&web), &web.config.calendar())
+        .stats_facts(month, since, web.config.tutoring.overdue_at(web.clock.now()), &web.config.calendar())
         .await?
         .into_iter()
         .filter(|f| {
